@@ -1,0 +1,137 @@
+"""Result types and backend protocols shared by the engine and its users.
+
+This module is deliberately light (numpy only): the GUI and the library import it
+without pulling in torch or transformers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+__all__ = [
+    "AudioSource",
+    "AudioTextModel",
+    "Caption",
+    "CaptionFailure",
+    "KeywordScore",
+    "Provenance",
+]
+
+
+@dataclass(frozen=True)
+class KeywordScore:
+    """One vocabulary keyword chosen for a clip.
+
+    Attributes:
+        keyword: The keyword text exactly as it appears in the vocabulary.
+        score: Cosine similarity between the keyword's text embedding and the clip's audio
+            embedding (in [-1, 1]).
+    """
+
+    keyword: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a caption came from, enough to reproduce it.
+
+    Attributes:
+        clap: Reference (HF id or local folder) of the audio-language model.
+        llm: Reference of the language model.
+        params: The decoding configuration as a plain dict (``CaptionerConfig.to_dict()``).
+        window_policy: How the audio was turned into model windows, e.g.
+            ``"pad"`` (short clip, zero-padded), ``"single"`` or ``"mean-of-6x10s"``.
+        device: The torch device that ran the models, e.g. ``"cpu"`` or ``"cuda:0"``.
+        dtype: The model precision, e.g. ``"float32"``.
+        vocabulary: Name of the keyword vocabulary (``"audioset"`` or a file name).
+        version: Earmark version that produced the caption.
+    """
+
+    clap: str
+    llm: str
+    params: dict[str, Any]
+    window_policy: str
+    device: str = "cpu"
+    dtype: str = "float32"
+    vocabulary: str = "audioset"
+    version: str = ""
+
+
+@dataclass
+class Caption:
+    """A caption and everything that explains it.
+
+    Attributes:
+        text: The caption, e.g. ``"a dog barks and a man speaks."``.
+        keywords: The top-``l`` keywords, best first.
+        prompt: The exact prompt given to the language model.
+        audio_embedding: L2-normalised audio embedding, float32, shape ``(dim,)``.
+        provenance: Models, parameters and audio policy.
+        timings: Seconds spent per stage (``decode_audio``, ``embed_audio``, ``generate``,
+            ``total``).
+        path: The source file, when the caption came from a file.
+        duration_s: Length of the decoded audio in seconds.
+    """
+
+    text: str
+    keywords: list[KeywordScore]
+    prompt: str
+    audio_embedding: np.ndarray
+    provenance: Provenance
+    timings: dict[str, float] = field(default_factory=dict)
+    path: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class CaptionFailure:
+    """A clip that could not be captioned; ``caption_many`` yields it instead of raising.
+
+    Attributes:
+        path: The source file (or ``None`` for in-memory audio).
+        error: A one-line message fit to show a user.
+        error_type: The exception class name, e.g. ``"AudioDecodeError"``.
+    """
+
+    path: str | None
+    error: str
+    error_type: str = "CaptionerError"
+
+
+#: What ``Captioner.caption`` accepts: a path, or (samples, sample_rate) with samples shaped
+#: ``(n,)`` or ``(n, channels)``.
+AudioSource = Union[str, "os.PathLike[str]", tuple[np.ndarray, int]]
+
+
+@runtime_checkable
+class AudioTextModel(Protocol):
+    """An audio-language (CLAP-like) model: audio and text in one embedding space.
+
+    Implementations: transformers ``ClapModel`` checkpoints, and imported WavCaps HTSAT-BERT.
+    Both embedding methods return L2-normalised float32 tensors on the model's device.
+    """
+
+    model_id: str
+    sample_rate: int
+    window_seconds: float
+    dim: int
+
+    def embed_audio(self, windows: torch.Tensor) -> torch.Tensor:
+        """Embed a batch of mono windows ``(B, sample_rate * window_seconds)`` -> ``(B, dim)``.
+
+        Windows shorter than the model window are zero-padded on the right by the caller.
+        """
+        ...
+
+    def embed_text(self, texts: Sequence[str]) -> torch.Tensor:
+        """Embed strings -> ``(len(texts), dim)``, padding to the longest string in the batch."""
+        ...
