@@ -10,7 +10,14 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Caption", "CaptionFailure", "Captioner", "CaptionerConfig", "KeywordScore", "__version__"]
+__all__ = [
+    "Caption",
+    "CaptionFailure",
+    "Captioner",
+    "CaptionerConfig",
+    "KeywordScore",
+    "__version__",
+]
 
 _LAZY = {
     "Captioner": ("captioner.facade", "Captioner"),

@@ -9,15 +9,17 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import soundfile as sf  # noqa: E402
+import numpy as np
+import pytest
+import soundfile as sf
 
 
 @pytest.fixture(autouse=True)
-def _earmark_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _earmark_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Keep every test's data folder (databases, caches, settings) out of the user's home."""
     home = tmp_path_factory.mktemp("earmark-home")
     monkeypatch.setenv("EARMARK_HOME", str(home))

@@ -19,7 +19,11 @@ def data_dir() -> Path:
     ``~/.local/share/Earmark`` on Linux).
     """
     home = os.environ.get("EARMARK_HOME")
-    path = Path(home).expanduser() if home else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    path = (
+        Path(home).expanduser()
+        if home
+        else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    )
     path.mkdir(parents=True, exist_ok=True)
     return path
 

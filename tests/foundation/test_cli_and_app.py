@@ -48,7 +48,14 @@ def test_db_defaults_to_earmark_home(_earmark_home: Path) -> None:
 def test_screenshot_writes_png(tmp_path: Path) -> None:
     out = tmp_path / "shot.png"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "--db", str(tmp_path / "lib.db"), "--screenshot", str(out)],
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            "--db",
+            str(tmp_path / "lib.db"),
+            "--screenshot",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
