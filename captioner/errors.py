@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["AudioDecodeError", "CaptionerError", "ModelLoadError", "ModelNotFoundError"]
+__all__ = [
+    "AudioDecodeError",
+    "CaptionCancelledError",
+    "CaptionerError",
+    "ModelLoadError",
+    "ModelNotFoundError",
+]
 
 
 class CaptionerError(Exception):
@@ -19,3 +25,7 @@ class ModelNotFoundError(CaptionerError):
 
 class ModelLoadError(CaptionerError):
     """A model was found but could not be loaded (broken files, wrong kind of model)."""
+
+
+class CaptionCancelledError(CaptionerError):
+    """Captioning was stopped on request (the ``cancel`` callback returned True)."""
