@@ -11,7 +11,7 @@ import numpy as np
 
 from captioner.types import Caption, CaptionFailure
 from desktop.library.library import Library
-from desktop.library.types import JobEvent
+from desktop.library.types import JobEvent, JobRow
 
 __all__ = ["CaptionerLike", "JobRunSummary", "run_jobs"]
 
@@ -78,4 +78,87 @@ def run_jobs(
             requeues the rest of the batch.
         on_event: Receives :class:`JobEvent` s.
     """
-    raise NotImplementedError
+    emit = on_event or (lambda event: None)
+    summary = JobRunSummary()
+    library.recover_stale_jobs()
+    model_id = captioner.embedding_model_id
+    batch_size = max(1, int(batch_size))
+    done = 0
+    while True:
+        if limit is not None and done >= limit:
+            break
+        if should_stop():
+            summary.stopped = True
+            break
+        want = batch_size if limit is None else min(batch_size, limit - done)
+        jobs = library.claim_jobs(want)
+        if not jobs:
+            emit(JobEvent("idle", done=done, total=done))
+            break
+        # The queue can grow while we run (the GUI enqueues more): recount for progress.
+        total = done + len(jobs) + library.queue_counts().queued
+        if limit is not None:
+            total = min(total, limit)
+        pending = list(jobs)
+        results: Iterator[Caption | CaptionFailure] | None = None
+        try:
+            results = iter(captioner.caption_many([job.path for job in jobs], batch_size=len(jobs)))
+            for job in jobs:
+                emit(JobEvent("started", file_id=job.file_id, done=done, total=total))
+            for job in jobs:
+                try:
+                    result = next(results)
+                except StopIteration:
+                    result = CaptionFailure(
+                        job.path, "captioner returned no result", "RuntimeError"
+                    )
+                except Exception as exc:  # a broken model must not stop the queue forever
+                    log.exception("captioning %s failed", job.path)
+                    result = CaptionFailure(job.path, f"{type(exc).__name__}: {exc}", "Error")
+                pending.remove(job)
+                if isinstance(result, CaptionFailure):
+                    _fail(library, job, result.error, summary, emit, done + 1, total)
+                else:
+                    try:
+                        library.save_caption(
+                            job.file_id,
+                            result,
+                            embedding_model_id=model_id,
+                            job_id=job.id,
+                            force=job.force,
+                        )
+                    except (KeyError, ValueError) as exc:
+                        _fail(library, job, str(exc), summary, emit, done + 1, total)
+                    else:
+                        summary.captioned += 1
+                        emit(JobEvent("captioned", file_id=job.file_id, done=done + 1, total=total))
+                done += 1
+                emit(JobEvent("progress", done=done, total=total))
+                if pending and should_stop():
+                    summary.stopped = True
+                    break
+        finally:
+            close = getattr(results, "close", None) if results is not None else None
+            if close is not None:
+                close()
+            # Claimed but not processed (stopped, interrupted): back to the queue.
+            for job in pending:
+                library.requeue_job(job.id)
+        if summary.stopped:
+            break
+    return summary
+
+
+def _fail(
+    library: Library,
+    job: JobRow,
+    message: str,
+    summary: JobRunSummary,
+    emit: Callable[[JobEvent], None],
+    done: int,
+    total: int,
+) -> None:
+    library.fail_job(job.id, message)
+    summary.failed += 1
+    log.info("job %d (%s) failed: %s", job.id, job.path, message)
+    emit(JobEvent("failed", file_id=job.file_id, message=message, done=done, total=total))

@@ -3,36 +3,33 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import os
+import sqlite3
+from collections import OrderedDict
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any
 
-import numpy as np
+import sqlite_utils
 
-from captioner.types import Caption
-from desktop.library.types import (
-    CaptionRecord,
-    FileQuery,
-    FileRow,
-    FolderCount,
-    JobRow,
-    JobState,
-    QueueCounts,
-    RootInfo,
-    ScanProgress,
-    ScanReport,
-    SearchHit,
-    SearchMode,
-    TextEmbedder,
-)
+from desktop.library._base import FILE_COLUMNS, file_row
+from desktop.library._captions import CaptionsMixin
+from desktop.library._query import QueryMixin
+from desktop.library._queue import QueueMixin
+from desktop.library._roots import RootsMixin
+from desktop.library.schema import migrate
+from desktop.library.semantic import EmbeddingIndex
+from desktop.library.types import FileRow
 
 __all__ = ["Library"]
 
 log = logging.getLogger(__name__)
 
+#: How long a writer waits for another connection's write transaction before giving up.
+_BUSY_TIMEOUT_MS = 30_000
 
-class Library:
+
+class Library(RootsMixin, CaptionsMixin, QueueMixin, QueryMixin):
     """A sound library stored in one SQLite database (WAL mode).
 
     A ``Library`` wraps one connection and must only be used from the thread that opened it;
@@ -40,14 +37,38 @@ class Library:
 
     Example:
         >>> with Library.open(":memory:") as lib:
-        ...     root_id = lib.add_root("/sounds")
-        ...     report = lib.scan()
+        ...     lib.count_files()
+        0
     """
 
     def __init__(self, path: str | Path) -> None:
-        raise NotImplementedError
-
-    # -- lifecycle ---------------------------------------------------------------------------
+        """Open (creating and migrating if needed) the database at ``path``."""
+        self._path = str(path) if str(path) == ":memory:" else os.path.abspath(os.fspath(path))
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: every write goes through an explicit BEGIN IMMEDIATE (see _txn).
+        conn = sqlite3.connect(self._path, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            if self._path != ":memory:":
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    log.warning("could not switch %s to WAL (journal_mode=%s)", self._path, mode)
+            # FULL: a committed caption survives a power cut, not only a process crash.
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        self.db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+        self._index = EmbeddingIndex(conn)
+        self._ranked_cache = OrderedDict()
+        self._last_page = None
+        self._embedder = None
+        self._embed_model = None
+        self._closed = False
 
     @classmethod
     def open(cls, path: str | Path) -> Library:
@@ -61,11 +82,19 @@ class Library:
     @property
     def path(self) -> str:
         """The database path (``":memory:"`` for in-memory libraries)."""
-        raise NotImplementedError
+        return self._path
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The raw connection (read-only uses: benchmarks, integrity checks)."""
+        return self._conn
 
     def close(self) -> None:
-        """Close the connection; the object is unusable afterwards."""
-        raise NotImplementedError
+        """Close the connection; the object is unusable afterwards. Safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self._index.invalidate()
+            self._conn.close()
 
     def __enter__(self) -> Library:
         return self
@@ -78,229 +107,46 @@ class Library:
     ) -> None:
         self.close()
 
-    # -- roots and folders -------------------------------------------------------------------
+    def integrity_check(self) -> str:
+        """``PRAGMA integrity_check`` result: ``"ok"`` for a healthy database."""
+        return "; ".join(str(row[0]) for row in self._conn.execute("PRAGMA integrity_check"))
 
-    def add_root(self, path: str | Path) -> int:
-        """Register a folder (idempotent) and return its root id; does not scan it.
+    # -- overview ----------------------------------------------------------------------------
 
-        Raises:
-            NotADirectoryError: ``path`` is not an existing folder.
-        """
-        raise NotImplementedError
-
-    def roots(self) -> list[RootInfo]:
-        """All roots with their file, captioned, missing and error counts."""
-        raise NotImplementedError
-
-    def remove_root(self, root_id: int) -> None:
-        """Forget a root and everything under it (files, captions, embeddings, jobs)."""
-        raise NotImplementedError
-
-    def folders(self, root_id: int) -> list[FolderCount]:
-        """Folders under a root that hold files, sorted by path, with direct file counts."""
-        raise NotImplementedError
-
-    # -- scanning ----------------------------------------------------------------------------
-
-    def scan(
-        self,
-        root_ids: Sequence[int] | None = None,
-        *,
-        progress: Callable[[ScanProgress], None] | None = None,
-        cancel: Callable[[], bool] | None = None,
-    ) -> ScanReport:
-        """Scan roots (all by default) for audio files, incrementally.
-
-        Unchanged files (same size and mtime) are skipped; moved files keep their captions;
-        vanished files are marked missing; unreadable files are recorded with their error.
-        Work is committed in batches, so cancelling keeps what was scanned.
-
-        Args:
-            root_ids: Roots to scan; ``None`` scans every root.
-            progress: Called after each file with a :class:`ScanProgress`.
-            cancel: Polled between files; returning ``True`` stops the scan.
-        """
-        raise NotImplementedError
-
-    def add_paths(self, paths: Iterable[str | Path]) -> list[int]:
-        """Add dropped files or folders: register roots as needed, scan them, return file ids.
-
-        A folder becomes a root (unless it is inside one); a file's parent folder becomes a
-        root unless the file is inside an existing root. Only the dropped paths are scanned.
-        Paths that are not audio files or folders are ignored (logged).
-        """
-        raise NotImplementedError
-
-    # -- table -------------------------------------------------------------------------------
-
-    def set_text_embedder(self, embed: TextEmbedder | None, model_id: str | None) -> None:
-        """Set the function that embeds search text for semantic and hybrid queries.
-
-        Args:
-            embed: e.g. ``Captioner.embed_text``; ``None`` disables semantic search.
-            model_id: The embedding model id (``Captioner.embedding_model_id``).
-        """
-        raise NotImplementedError
-
-    def count_files(self, query: FileQuery | None = None) -> int:
-        """Number of files matching ``query`` (all non-missing files when ``None``)."""
-        raise NotImplementedError
-
-    def list_files(
-        self, query: FileQuery | None = None, offset: int = 0, limit: int = 100
-    ) -> list[FileRow]:
-        """One page of files matching ``query`` in its sort order.
-
-        Pages fetched in sequence (offset = previous offset + previous length) use keyset
-        pagination internally, so scrolling to the end of a million rows stays fast.
-        """
-        raise NotImplementedError
-
-    def get_file(self, file_id: int) -> FileRow | None:
-        """The file with this id, or ``None``."""
-        raise NotImplementedError
-
-    def file_id_for_path(self, path: str | Path) -> int | None:
-        """The id of the file at this absolute path, or ``None``."""
-        raise NotImplementedError
-
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> dict[str, Any]:
         """Counts for ``earmark library stats``: files by status, captioned, queue, roots."""
-        raise NotImplementedError
+        by_status = dict(self._conn.execute("SELECT status, count(*) FROM files GROUP BY status"))
+        captioned = self._conn.execute(
+            "SELECT count(*), sum(caption_source = 'user') FROM files "
+            "WHERE caption_id IS NOT NULL AND status != 'missing'"
+        ).fetchone()
+        queue = self.queue_counts()
+        return {
+            "database": self._path,
+            "roots": len(self._conn.execute("SELECT id FROM roots").fetchall()),
+            "files": int(by_status.get("ok", 0)) + int(by_status.get("error", 0)),
+            "ok": int(by_status.get("ok", 0)),
+            "errors": int(by_status.get("error", 0)),
+            "missing": int(by_status.get("missing", 0)),
+            "captioned": int(captioned[0] or 0),
+            "user_captions": int(captioned[1] or 0),
+            "embeddings": dict(self.embedding_models()),
+            "queue": {
+                "queued": queue.queued,
+                "running": queue.running,
+                "done": queue.done,
+                "failed": queue.failed,
+                "cancelled": queue.cancelled,
+            },
+        }
 
     def broken_files(self, limit: int | None = None) -> list[FileRow]:
-        """Files with ``status == "error"``, with their messages."""
-        raise NotImplementedError
-
-    # -- captions ----------------------------------------------------------------------------
-
-    def current_caption(self, file_id: int) -> CaptionRecord | None:
-        """The caption the file shows, or ``None``."""
-        raise NotImplementedError
-
-    def caption_history(self, file_id: int) -> list[CaptionRecord]:
-        """Every caption the file ever had, newest first."""
-        raise NotImplementedError
-
-    def set_user_caption(
-        self, file_id: int, text: str, keywords: Sequence[str] | None = None
-    ) -> int:
-        """Store a user's caption as current (kept in history); returns the caption id.
-
-        Re-captioning never replaces a user caption unless the job was queued with
-        ``force=True``.
-
-        Raises:
-            KeyError: No such file.
-            ValueError: Empty text.
-        """
-        raise NotImplementedError
-
-    def save_caption(
-        self,
-        file_id: int,
-        caption: Caption,
-        *,
-        embedding_model_id: str,
-        job_id: int | None = None,
-        force: bool = False,
-    ) -> int:
-        """Store a model caption, its keywords, its embedding and the job state in one
-        transaction; returns the caption id.
-
-        The caption becomes current unless the file has a user caption and ``force`` is
-        false, in which case it only goes into the history.
-        """
-        raise NotImplementedError
-
-    def embedding(self, file_id: int, model_id: str | None = None) -> np.ndarray | None:
-        """The stored audio embedding of a file (float32), or ``None``."""
-        raise NotImplementedError
-
-    def embedding_models(self) -> list[tuple[str, int]]:
-        """Embedding model ids with their embedding counts, most used first."""
-        raise NotImplementedError
-
-    # -- queue -------------------------------------------------------------------------------
-
-    def enqueue(
-        self,
-        files: Iterable[int] | Literal["all", "uncaptioned"],
-        *,
-        force: bool = False,
-    ) -> int:
-        """Queue files for captioning; returns how many jobs were added.
-
-        Files already queued or running are not queued twice; missing files are skipped;
-        ``"all"`` and ``"uncaptioned"`` take readable files only. Files with a user caption
-        are skipped unless ``force``.
-        """
-        raise NotImplementedError
-
-    def queue_counts(self) -> QueueCounts:
-        """Jobs per state."""
-        raise NotImplementedError
-
-    def jobs(self, state: JobState | None = None, limit: int = 1000) -> list[JobRow]:
-        """Jobs (in one state, or all), oldest first for queued, newest first otherwise."""
-        raise NotImplementedError
-
-    def retry_failed(self) -> int:
-        """Queue failed jobs again; returns how many."""
-        raise NotImplementedError
-
-    def cancel_queued(self) -> int:
-        """Cancel every queued job; returns how many."""
-        raise NotImplementedError
-
-    def clear_finished(self) -> int:
-        """Delete done and cancelled jobs; returns how many."""
-        raise NotImplementedError
-
-    def claim_jobs(self, n: int = 1) -> list[JobRow]:
-        """Mark up to ``n`` queued jobs running for this process and return them (job loop)."""
-        raise NotImplementedError
-
-    def fail_job(self, job_id: int, message: str) -> None:
-        """Mark a running job failed with a message (job loop)."""
-        raise NotImplementedError
-
-    def requeue_job(self, job_id: int) -> None:
-        """Put a running job back in the queue (job loop, when stopped mid-batch)."""
-        raise NotImplementedError
-
-    def recover_stale_jobs(self) -> int:
-        """Requeue jobs left running by a process that died; returns how many."""
-        raise NotImplementedError
-
-    # -- search ------------------------------------------------------------------------------
-
-    def search(
-        self,
-        text: str,
-        *,
-        mode: SearchMode = "text",
-        limit: int = 50,
-        embed_text: TextEmbedder | None = None,
-        model_id: str | None = None,
-    ) -> list[SearchHit]:
-        """Search files by text, by meaning, or both; best first.
-
-        Args:
-            text: What to look for.
-            mode: See :data:`SearchMode`.
-            limit: Most hits returned.
-            embed_text: Text embedder for semantic/hybrid (else the one set with
-                :meth:`set_text_embedder`).
-            model_id: Embedding model id for semantic/hybrid.
-
-        Raises:
-            ValueError: Semantic search without an embedder, or invalid advanced syntax.
-        """
-        raise NotImplementedError
-
-    def similar(
-        self, file_id: int, limit: int = 20, model_id: str | None = None
-    ) -> list[SearchHit]:
-        """Files whose audio embedding is closest to this file's (itself excluded)."""
-        raise NotImplementedError
+        """Files with ``status == "error"``, with their messages, by path."""
+        return [
+            file_row(row)
+            for row in self._conn.execute(
+                f"SELECT {FILE_COLUMNS} FROM files f WHERE f.status = 'error' "
+                "ORDER BY f.path LIMIT ?",
+                (-1 if limit is None else limit,),
+            )
+        ]

@@ -1,0 +1,265 @@
+"""Captions, their keywords and audio embeddings: the part of ``Library`` the job loop writes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from captioner.types import Caption
+from desktop.library._base import KEYWORD_SEPARATOR, LibraryBase, now
+from desktop.library.types import CaptionRecord
+
+__all__ = ["CaptionsMixin"]
+
+log = logging.getLogger(__name__)
+
+_CAPTION_COLUMNS = "id, file_id, text, source, clap, llm, params, created_at, current"
+
+
+def _clean_keyword(keyword: str) -> str:
+    # Newlines separate keywords in files.keywords; collapse any whitespace run to a space.
+    return " ".join(str(keyword).split())
+
+
+class CaptionsMixin(LibraryBase):
+    """Caption history, user edits, model results and embeddings."""
+
+    def current_caption(self, file_id: int) -> CaptionRecord | None:
+        """The caption the file shows, or ``None``."""
+        row = self._conn.execute(
+            f"SELECT {_CAPTION_COLUMNS} FROM captions WHERE file_id = ? AND current = 1 "
+            "ORDER BY id DESC LIMIT 1",
+            (file_id,),
+        ).fetchone()
+        return None if row is None else self._caption_record(row)
+
+    def caption_history(self, file_id: int) -> list[CaptionRecord]:
+        """Every caption the file ever had, newest first."""
+        rows = self._conn.execute(
+            f"SELECT {_CAPTION_COLUMNS} FROM captions WHERE file_id = ? "
+            "ORDER BY created_at DESC, id DESC",
+            (file_id,),
+        ).fetchall()
+        return [self._caption_record(row) for row in rows]
+
+    def set_user_caption(
+        self, file_id: int, text: str, keywords: Sequence[str] | None = None
+    ) -> int:
+        """Store a user's caption as current (kept in history); returns the caption id.
+
+        Re-captioning never replaces a user caption unless the job was queued with
+        ``force=True``.
+
+        Raises:
+            KeyError: No such file.
+            ValueError: Empty text.
+        """
+        text = text.strip()
+        if not text:
+            raise ValueError("a caption cannot be empty")
+        cleaned = [k for k in dict.fromkeys(_clean_keyword(k) for k in keywords or ()) if k]
+        with self._txn() as conn:
+            self._require_file(conn, file_id)
+            caption_id = self._insert_caption(
+                conn,
+                file_id,
+                text,
+                "user",
+                None,
+                None,
+                {},
+                [(k, 1.0) for k in cleaned],
+            )
+            self._make_current(conn, file_id, caption_id, text, cleaned, "user", None)
+        return caption_id
+
+    def save_caption(
+        self,
+        file_id: int,
+        caption: Caption,
+        *,
+        embedding_model_id: str,
+        job_id: int | None = None,
+        force: bool = False,
+    ) -> int:
+        """Store a model caption, its keywords, its embedding and the job state in one
+        transaction; returns the caption id.
+
+        The caption becomes current unless the file has a user caption and ``force`` is
+        false, in which case it only goes into the history.
+
+        Raises:
+            KeyError: No such file.
+            ValueError: The embedding is not a finite 1-d vector.
+        """
+        vector = np.asarray(caption.audio_embedding, dtype=np.float32).reshape(-1)
+        if vector.size == 0 or not np.all(np.isfinite(vector)):
+            raise ValueError("audio embedding must be a non-empty finite vector")
+        prov = caption.provenance
+        params: dict[str, Any] = {
+            "params": prov.params,
+            "window_policy": prov.window_policy,
+            "device": prov.device,
+            "dtype": prov.dtype,
+            "vocabulary": prov.vocabulary,
+            "version": prov.version,
+            "timings": caption.timings,
+        }
+        keywords = [(_clean_keyword(k.keyword), float(k.score)) for k in caption.keywords]
+        with self._txn() as conn:
+            source = self._require_file(conn, file_id)
+            caption_id = self._insert_caption(
+                conn, file_id, caption.text, "model", prov.clap, prov.llm, params, keywords
+            )
+            if force or source != "user":
+                self._make_current(
+                    conn,
+                    file_id,
+                    caption_id,
+                    caption.text,
+                    [k for k, _ in keywords],
+                    "model",
+                    f"{prov.clap} | {prov.llm}",
+                )
+            # DELETE + INSERT (not an upsert) gives the vector a new rowid, which is how the
+            # semantic index notices a changed embedding without rereading everything.
+            conn.execute(
+                "DELETE FROM embeddings WHERE file_id = ? AND model_id = ?",
+                (file_id, embedding_model_id),
+            )
+            conn.execute(
+                "INSERT INTO embeddings(file_id, model_id, dim, vector) VALUES (?, ?, ?, ?)",
+                (file_id, embedding_model_id, int(vector.size), vector.tobytes()),
+            )
+            if caption.duration_s is not None:
+                conn.execute(
+                    "UPDATE files SET duration_s = ? WHERE id = ? AND duration_s IS NULL",
+                    (caption.duration_s, file_id),
+                )
+            if job_id is not None:
+                conn.execute(
+                    "UPDATE jobs SET state = 'done', error = NULL, updated_at = ? WHERE id = ?",
+                    (now(), job_id),
+                )
+        return caption_id
+
+    def embedding(self, file_id: int, model_id: str | None = None) -> np.ndarray | None:
+        """The stored audio embedding of a file (float32), or ``None``.
+
+        Args:
+            file_id: The file.
+            model_id: Which model's embedding; ``None`` takes the newest of any model.
+        """
+        if model_id is None:
+            row = self._conn.execute(
+                "SELECT vector FROM embeddings WHERE file_id = ? ORDER BY id DESC LIMIT 1",
+                (file_id,),
+            ).fetchone()
+        else:
+            row = self._conn.execute(
+                "SELECT vector FROM embeddings WHERE file_id = ? AND model_id = ?",
+                (file_id, model_id),
+            ).fetchone()
+        return None if row is None else np.frombuffer(row[0], dtype=np.float32).copy()
+
+    def embedding_models(self) -> list[tuple[str, int]]:
+        """Embedding model ids with their embedding counts, most used first."""
+        return [
+            (str(row[0]), int(row[1]))
+            for row in self._conn.execute(
+                "SELECT model_id, count(*) FROM embeddings GROUP BY model_id "
+                "ORDER BY count(*) DESC, model_id"
+            )
+        ]
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _require_file(self, conn: sqlite3.Connection, file_id: int) -> str | None:
+        """The file's current caption source; raises ``KeyError`` if there is no such file."""
+        row = conn.execute("SELECT caption_source FROM files WHERE id = ?", (file_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no file with id {file_id}")
+        return None if row[0] is None else str(row[0])
+
+    def _insert_caption(
+        self,
+        conn: sqlite3.Connection,
+        file_id: int,
+        text: str,
+        source: str,
+        clap: str | None,
+        llm: str | None,
+        params: dict[str, Any],
+        keywords: Sequence[tuple[str, float]],
+    ) -> int:
+        cur = conn.execute(
+            "INSERT INTO captions(file_id, text, source, clap, llm, params, created_at, current) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            (file_id, text, source, clap, llm, json.dumps(params, default=str), now()),
+        )
+        caption_id = int(cur.lastrowid or 0)
+        conn.executemany(
+            "INSERT INTO caption_keywords(caption_id, position, keyword, score) "
+            "VALUES (?, ?, ?, ?)",
+            [(caption_id, i, k, s) for i, (k, s) in enumerate(keywords)],
+        )
+        return caption_id
+
+    def _make_current(
+        self,
+        conn: sqlite3.Connection,
+        file_id: int,
+        caption_id: int,
+        text: str,
+        keywords: Sequence[str],
+        source: str,
+        model: str | None,
+    ) -> None:
+        conn.execute(
+            "UPDATE captions SET current = (id = ?) WHERE file_id = ? AND (current = 1 OR id = ?)",
+            (caption_id, file_id, caption_id),
+        )
+        conn.execute(
+            "UPDATE files SET caption_id = ?, caption = ?, keywords = ?, caption_source = ?, "
+            "caption_model = ?, captioned_at = ? WHERE id = ?",
+            (
+                caption_id,
+                text,
+                KEYWORD_SEPARATOR.join(keywords),
+                source,
+                model,
+                now(),
+                file_id,
+            ),
+        )
+
+    def _caption_record(self, row: tuple[Any, ...]) -> CaptionRecord:
+        keywords = tuple(
+            (str(k), float(s))
+            for k, s in self._conn.execute(
+                "SELECT keyword, score FROM caption_keywords WHERE caption_id = ? "
+                "ORDER BY position",
+                (row[0],),
+            )
+        )
+        try:
+            params = json.loads(row[6]) if row[6] else {}
+        except ValueError:
+            params = {}
+        return CaptionRecord(
+            id=row[0],
+            file_id=row[1],
+            text=row[2],
+            keywords=keywords,
+            source=row[3],
+            clap=row[4],
+            llm=row[5],
+            params=params,
+            created_at=row[7],
+            current=bool(row[8]),
+        )

@@ -1,0 +1,418 @@
+"""Listing, filtering, sorting and searching files: the part of ``Library`` the table reads."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import re
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from desktop.library._base import FILE_COLUMNS, LibraryBase, file_row
+from desktop.library.semantic import EmbeddingIndex, rrf_fuse
+from desktop.library.types import (
+    SORTABLE_COLUMNS,
+    FileQuery,
+    FileRow,
+    SearchHit,
+    SearchMode,
+    TextEmbedder,
+)
+
+__all__ = ["QueryMixin", "fts_query"]
+
+log = logging.getLogger(__name__)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_RANKED_CACHE_SIZE = 8
+
+
+def fts_query(text: str) -> str | None:
+    """Turn typed text into a safe FTS5 query: every word quoted, prefix-matched, ANDed.
+
+    Quotes, ``*``, ``-``, ``NEAR(``, ``AND``/``OR``/``NOT`` and any other syntax lose their
+    meaning; ``None`` when the text has no words at all.
+    """
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    return " ".join(f'"{w}"*' for w in words)
+
+
+class QueryMixin(LibraryBase):
+    """Count, page, get, search and find-similar over files."""
+
+    _embedder: TextEmbedder | None = None
+    _embed_model: str | None = None
+    _index: EmbeddingIndex
+    _ranked_cache: OrderedDict[Any, list[tuple[int, float]]]
+    # (query, end offset, last sort value, last id) of the last page, for keyset paging.
+    _last_page: tuple[FileQuery, int, Any, int] | None = None
+
+    def set_text_embedder(self, embed: TextEmbedder | None, model_id: str | None) -> None:
+        """Set the function that embeds search text for semantic and hybrid queries.
+
+        Args:
+            embed: e.g. ``Captioner.embed_text``; ``None`` disables semantic search.
+            model_id: The embedding model id (``Captioner.embedding_model_id``).
+        """
+        self._embedder = embed
+        self._embed_model = model_id
+        self._ranked_cache.clear()
+
+    # -- table -------------------------------------------------------------------------------
+
+    def count_files(self, query: FileQuery | None = None) -> int:
+        """Number of files matching ``query`` (all non-missing files when ``None``)."""
+        q = query or FileQuery()
+        where, params = _where(q)
+        if _is_ranked(q):
+            return len(self._ranked(q))
+        match = _match(q)
+        if match is not None:
+            sql = (
+                "SELECT count(*) FROM files_fts JOIN files f ON f.id = files_fts.rowid "
+                f"WHERE files_fts MATCH ? AND {where}"
+            )
+            return int(self._fts(sql, [match, *params]).fetchone()[0])
+        return int(
+            self._conn.execute(f"SELECT count(*) FROM files f WHERE {where}", params).fetchone()[0]
+        )
+
+    def list_files(
+        self, query: FileQuery | None = None, offset: int = 0, limit: int = 100
+    ) -> list[FileRow]:
+        """One page of files matching ``query`` in its sort order.
+
+        Pages fetched in sequence (offset = previous offset + previous length) use keyset
+        pagination internally, so scrolling to the end of a million rows stays fast.
+
+        Raises:
+            ValueError: Invalid advanced search syntax, or a semantic search without a text
+                embedder.
+        """
+        q = query or FileQuery()
+        offset, limit = max(0, int(offset)), max(0, int(limit))
+        if limit == 0:
+            return []
+        if _is_ranked(q):
+            return self._list_ranked(q, offset, limit)
+        where, params = _where(q)
+        match = _match(q)
+        if match is not None:
+            if q.sort == "rank":
+                order = "files_fts.rank DESC, f.id DESC" if q.descending else "files_fts.rank, f.id"
+            else:
+                order = _order(q)
+            sql = (
+                f"SELECT {FILE_COLUMNS}, -files_fts.rank FROM files_fts "
+                "JOIN files f ON f.id = files_fts.rowid "
+                f"WHERE files_fts MATCH ? AND {where} ORDER BY {order} LIMIT ? OFFSET ?"
+            )
+            rows = self._fts(sql, [match, *params, limit, offset]).fetchall()
+            return [file_row(row[:-1], float(row[-1])) for row in rows]
+        return self._list_plain(q, where, params, offset, limit)
+
+    def get_file(self, file_id: int) -> FileRow | None:
+        """The file with this id, or ``None``."""
+        row = self._conn.execute(
+            f"SELECT {FILE_COLUMNS} FROM files f WHERE f.id = ?", (file_id,)
+        ).fetchone()
+        return None if row is None else file_row(row)
+
+    def file_id_for_path(self, path: str | os.PathLike[str]) -> int | None:
+        """The id of the file at this absolute path, or ``None``."""
+        row = self._conn.execute(
+            "SELECT id FROM files WHERE path = ?", (os.path.abspath(os.fspath(path)),)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def iter_files(self, query: FileQuery | None = None, *, batch: int = 2000) -> Iterator[FileRow]:
+        """Every file matching ``query`` in its order, streamed (constant memory).
+
+        Reads one snapshot: rows committed by other connections meanwhile are not seen.
+        """
+        q = query or FileQuery()
+        if _is_ranked(q):
+            ranked = self._ranked(q)
+            for start in range(0, len(ranked), batch):
+                yield from self._list_ranked(q, start, batch)
+            return
+        where, params = _where(q)
+        match = _match(q)
+        if match is not None:
+            order = "files_fts.rank, f.id" if q.sort == "rank" else _order(q)
+            if q.sort == "rank" and q.descending:
+                order = "files_fts.rank DESC, f.id DESC"
+            cur = self._fts(
+                f"SELECT {FILE_COLUMNS} FROM files_fts JOIN files f ON f.id = files_fts.rowid "
+                f"WHERE files_fts MATCH ? AND {where} ORDER BY {order}",
+                [match, *params],
+            )
+        else:
+            cur = self._conn.execute(
+                f"SELECT {FILE_COLUMNS} FROM files f WHERE {where} ORDER BY {_order(q)}", params
+            )
+        try:
+            while rows := cur.fetchmany(batch):
+                for row in rows:
+                    yield file_row(row)
+        finally:
+            cur.close()
+
+    def files_by_id(self, file_ids: Sequence[int]) -> list[FileRow]:
+        """These files in this order (unknown ids are skipped)."""
+        rows = self._rows_by_id(list(file_ids), visible_only=False)
+        return [rows[i] for i in file_ids if i in rows]
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search(
+        self,
+        text: str,
+        *,
+        mode: SearchMode = "text",
+        limit: int = 50,
+        embed_text: TextEmbedder | None = None,
+        model_id: str | None = None,
+    ) -> list[SearchHit]:
+        """Search files by text, by meaning, or both; best first.
+
+        Args:
+            text: What to look for.
+            mode: See :data:`SearchMode`.
+            limit: Most hits returned.
+            embed_text: Text embedder for semantic/hybrid (else the one set with
+                :meth:`set_text_embedder`).
+            model_id: Embedding model id for semantic/hybrid.
+
+        Raises:
+            ValueError: Semantic search without an embedder, or invalid advanced syntax.
+        """
+        if embed_text is not None:
+            self.set_text_embedder(embed_text, model_id or self._embed_model)
+        q = FileQuery(text=text, mode=mode, semantic_model=model_id, max_results=max(limit, 1))
+        if not text.strip():
+            return []
+        return [SearchHit(row, row.score or 0.0) for row in self.list_files(q, 0, limit)]
+
+    def similar(
+        self, file_id: int, limit: int = 20, model_id: str | None = None
+    ) -> list[SearchHit]:
+        """Files whose audio embedding is closest to this file's (itself excluded).
+
+        Returns an empty list when the file has no embedding yet (not captioned).
+        """
+        if model_id is None:
+            row = self._conn.execute(
+                "SELECT model_id FROM embeddings WHERE file_id = ? ORDER BY id DESC LIMIT 1",
+                (file_id,),
+            ).fetchone()
+            if row is None:
+                return []
+            model_id = str(row[0])
+        vector = self._conn.execute(
+            "SELECT vector FROM embeddings WHERE file_id = ? AND model_id = ?",
+            (file_id, model_id),
+        ).fetchone()
+        if vector is None:
+            return []
+        import numpy as np
+
+        ranked = self._index.search(
+            model_id, np.frombuffer(vector[0], dtype=np.float32), limit + 1, exclude=file_id
+        )
+        rows = self._rows_by_id([i for i, _ in ranked], visible_only=True)
+        hits = [SearchHit(dataclasses.replace(rows[i], score=s), s) for i, s in ranked if i in rows]
+        return hits[:limit]
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _fts(self, sql: str, params: list[Any]) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            if "fts5" in str(exc) or "syntax" in str(exc) or "no such column" in str(exc):
+                raise ValueError(f"invalid search syntax: {exc}") from exc
+            raise
+
+    def _list_plain(
+        self, q: FileQuery, where: str, params: list[Any], offset: int, limit: int
+    ) -> list[FileRow]:
+        column = "name" if q.sort == "rank" else q.sort
+        rows: list[FileRow] | None = None
+        last = self._last_page
+        if (
+            offset > 0
+            and last is not None
+            and last[0] == q
+            and last[1] == offset
+            and last[2] is not None
+        ):
+            # Keyset: continue after the last row instead of skipping `offset` rows.
+            op = "<" if q.descending else ">"
+            if column == "id":
+                cond, extra = f"f.id {op} ?", [last[3]]
+            else:
+                cond, extra = f"(f.{column}, f.id) {op} (?, ?)", [last[2], last[3]]
+            found = self._conn.execute(
+                f"SELECT {FILE_COLUMNS} FROM files f WHERE {where} AND {cond} "
+                f"ORDER BY {_order(q)} LIMIT ?",
+                [*params, *extra, limit],
+            ).fetchall()
+            # Descending order puts NULLs last, which the keyset condition skips: a short
+            # page may mean "NULLs follow", so only a full page is trusted.
+            if len(found) == limit or not q.descending:
+                rows = [file_row(row) for row in found]
+        if rows is None:
+            rows = [
+                file_row(row)
+                for row in self._conn.execute(
+                    f"SELECT {FILE_COLUMNS} FROM files f WHERE {where} "
+                    f"ORDER BY {_order(q)} LIMIT ? OFFSET ?",
+                    [*params, limit, offset],
+                )
+            ]
+        if rows:
+            tail = rows[-1]
+            self._last_page = (q, offset + len(rows), getattr(tail, column), tail.id)
+        return rows
+
+    def _list_ranked(self, q: FileQuery, offset: int, limit: int) -> list[FileRow]:
+        ranked = self._ranked(q)
+        scores = dict(ranked)
+        if q.sort == "rank":
+            order = ranked[::-1] if q.descending else ranked
+            page = [i for i, _ in order[offset : offset + limit]]
+            rows = self._rows_by_id(page, visible_only=False)
+            return [dataclasses.replace(rows[i], score=scores[i]) for i in page if i in rows]
+        found = self._conn.execute(
+            f"SELECT {FILE_COLUMNS} FROM files f WHERE f.id IN (SELECT value FROM json_each(?)) "
+            f"ORDER BY {_order(q)} LIMIT ? OFFSET ?",
+            (json.dumps(list(scores)), limit, offset),
+        ).fetchall()
+        return [file_row(row, scores.get(row[0])) for row in found]
+
+    def _rows_by_id(self, ids: list[int], *, visible_only: bool) -> dict[int, FileRow]:
+        if not ids:
+            return {}
+        extra = " AND f.status != 'missing'" if visible_only else ""
+        return {
+            row[0]: file_row(row)
+            for row in self._conn.execute(
+                f"SELECT {FILE_COLUMNS} FROM files f "
+                f"WHERE f.id IN (SELECT value FROM json_each(?)){extra}",
+                (json.dumps(ids),),
+            )
+        }
+
+    def _ranked(self, q: FileQuery) -> list[tuple[int, float]]:
+        """Semantic or hybrid ranking of ``q``, filtered, best first (cached)."""
+        base = dataclasses.replace(q, sort="rank", descending=False)
+        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        key = (base, self._embed_model, version, self._conn.total_changes)
+        cached = self._ranked_cache.get(key)
+        if cached is not None:
+            self._ranked_cache.move_to_end(key)
+            return cached
+        embed = self._embedder
+        if embed is None:
+            raise ValueError("semantic search needs a loaded model to embed the search text")
+        model = q.semantic_model or self._embed_model or self._default_embedding_model()
+        if model is None:
+            return []
+        vector = embed([q.text])[0]
+        semantic = self._index.search(model, vector, q.max_results)
+        if q.mode == "hybrid":
+            match = fts_query(q.text)
+            text_ids: list[int] = []
+            if match is not None:
+                text_ids = [
+                    row[0]
+                    for row in self._conn.execute(
+                        "SELECT rowid FROM files_fts WHERE files_fts MATCH ? ORDER BY rank LIMIT ?",
+                        (match, q.max_results),
+                    )
+                ]
+            fused = rrf_fuse([[i for i, _ in semantic], text_ids])[: q.max_results]
+        else:
+            fused = semantic
+        where, params = _where(q)
+        allowed = {
+            row[0]
+            for row in self._conn.execute(
+                f"SELECT f.id FROM files f WHERE f.id IN (SELECT value FROM json_each(?)) "
+                f"AND {where}",
+                [json.dumps([i for i, _ in fused]), *params],
+            )
+        }
+        result = [(i, s) for i, s in fused if i in allowed]
+        self._ranked_cache[key] = result
+        while len(self._ranked_cache) > _RANKED_CACHE_SIZE:
+            self._ranked_cache.popitem(last=False)
+        return result
+
+    def _default_embedding_model(self) -> str | None:
+        row = self._conn.execute(
+            "SELECT model_id FROM embeddings GROUP BY model_id ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+
+def _is_ranked(q: FileQuery) -> bool:
+    return q.mode in ("semantic", "hybrid") and bool(q.text.strip())
+
+
+def _match(q: FileQuery) -> str | None:
+    if not q.text.strip():
+        return None
+    if q.mode == "advanced":
+        return q.text
+    return fts_query(q.text)
+
+
+def _order(q: FileQuery) -> str:
+    column = "name" if q.sort == "rank" else q.sort
+    if column not in SORTABLE_COLUMNS:
+        raise ValueError(f"cannot sort by {column!r}")
+    direction = "DESC" if q.descending else "ASC"
+    return f"f.{column} {direction}, f.id {direction}" if column != "id" else f"f.id {direction}"
+
+
+def _where(q: FileQuery) -> tuple[str, list[Any]]:
+    """SQL condition on ``files AS f`` for the query's filters, with its parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if q.statuses:
+        clauses.append(f"f.status IN ({','.join('?' * len(q.statuses))})")
+        params.extend(q.statuses)
+    if q.root_id is not None:
+        clauses.append("f.root_id = ?")
+        params.append(q.root_id)
+    if q.folder:
+        folder = os.path.abspath(q.folder).rstrip(os.sep) or os.sep
+        base = folder if folder.endswith(os.sep) else folder + os.sep
+        clauses.append("(f.folder = ? OR (f.folder >= ? AND f.folder < ?))")
+        params.extend([folder, base, base[:-1] + chr(ord(os.sep) + 1)])
+    if q.formats:
+        clauses.append(f"f.ext IN ({','.join('?' * len(q.formats))})")
+        params.extend(fmt.lower().lstrip(".") for fmt in q.formats)
+    if q.min_duration is not None:
+        clauses.append("f.duration_s >= ?")
+        params.append(q.min_duration)
+    if q.max_duration is not None:
+        clauses.append("f.duration_s <= ?")
+        params.append(q.max_duration)
+    if q.captioned is not None:
+        clauses.append("f.caption_id IS NOT NULL" if q.captioned else "f.caption_id IS NULL")
+    if q.keyword:
+        clauses.append(
+            "f.caption_id IN (SELECT caption_id FROM caption_keywords "
+            "WHERE keyword = ? COLLATE NOCASE)"
+        )
+        params.append(q.keyword.strip())
+    return (" AND ".join(clauses) or "1"), params

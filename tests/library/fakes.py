@@ -1,0 +1,91 @@
+"""A deterministic stand-in for the ``Captioner`` facade (no torch, milliseconds)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from captioner.types import Caption, CaptionFailure, KeywordScore, Provenance
+
+DIM = 16
+WORDS = ("dog", "bark", "rain", "thunder", "engine", "bird", "door", "water", "wind", "bell")
+
+
+def text_vector(text: str) -> np.ndarray:
+    """A bag-of-words embedding: texts sharing words are close, as CLAP text/audio would be."""
+    vec = np.zeros(DIM, np.float32)
+    for word in text.lower().split():
+        digest = hashlib.sha256(word.strip(".,").encode()).digest()
+        vec += np.frombuffer(digest[: DIM * 4], dtype=np.uint8)[:DIM].astype(np.float32) - 127.5
+    norm = float(np.linalg.norm(vec))
+    return vec / norm if norm else vec
+
+
+@dataclass
+class FakeConfig:
+    k: int = 3
+
+    def to_dict(self) -> dict[str, object]:
+        return {"k": self.k}
+
+
+@dataclass
+class FakeCaptioner:
+    """Captions a file with words picked from its name; fails on names in ``fail_on``."""
+
+    fail_on: set[str] = field(default_factory=set)
+    delay: float = 0.0
+    calls: list[str] = field(default_factory=list)
+    embedding_model_id: str = "fake-clap"
+    clap_ref: str = "fake-clap"
+    llm_ref: str = "fake-llm"
+    config: FakeConfig = field(default_factory=FakeConfig)
+
+    def caption_text(self, path: str) -> str:
+        stem = Path(path).stem.lower()
+        words = [w for w in WORDS if w in stem] or ["sound"]
+        return "a " + " and ".join(words) + "."
+
+    def caption(self, path: str | os.PathLike[str]) -> Caption:
+        path = os.fspath(path)
+        self.calls.append(path)
+        if self.delay:
+            time.sleep(self.delay)  # simulates model time (kill tests only), not a timing wait
+        if Path(path).name in self.fail_on:
+            raise RuntimeError("boom")
+        info = sf.info(path)  # a real decode check, like the engine's
+        text = self.caption_text(path)
+        keywords = [w for w in WORDS if w in text] or ["sound"]
+        return Caption(
+            text=text,
+            keywords=[KeywordScore(k, 0.5 - 0.01 * i) for i, k in enumerate(keywords)],
+            prompt="This is a sound of",
+            audio_embedding=text_vector(text),
+            provenance=Provenance(
+                clap=self.clap_ref,
+                llm=self.llm_ref,
+                params=self.config.to_dict(),
+                window_policy="pad",
+            ),
+            path=path,
+            duration_s=info.frames / info.samplerate,
+        )
+
+    def caption_many(
+        self, paths: Sequence[str], batch_size: int = 1
+    ) -> Iterator[Caption | CaptionFailure]:
+        for path in paths:
+            try:
+                yield self.caption(path)
+            except Exception as exc:
+                yield CaptionFailure(str(path), str(exc), type(exc).__name__)
+
+    def embed_text(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([text_vector(t) for t in texts])
