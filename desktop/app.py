@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from desktop import __version__
 log = logging.getLogger(__name__)
 
 SCREENSHOT_SIZE = (1280, 800)
+# Longest wait for background work (waveform, sidebar counts) before a screenshot is taken.
+SCREENSHOT_WAIT_S = 10.0
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -28,6 +31,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="PATH.png",
         help="render the main window offscreen at 1280x800 to PATH and exit",
     )
+    parser.add_argument(
+        "--search",
+        default="",
+        metavar="TEXT",
+        help="start with this text in the search box (handy with --screenshot)",
+    )
     return parser.parse_args(argv)
 
 
@@ -38,24 +47,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot is not None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
     from desktop.gui.main_window import MainWindow
+    from desktop.gui.style import apply_style
     from desktop.library.paths import default_db_path
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(app, QApplication)
     app.setApplicationName("Earmark")
+    apply_style(app)
     db_path = Path(args.db).expanduser() if args.db else default_db_path()
-    window = MainWindow(db_path)
+    try:
+        # The screenshot shows a still state: no captioning starts behind it.
+        window = MainWindow(db_path, autostart=args.screenshot is None)
+    except Exception as exc:  # an unreadable database: say so, touch nothing
+        log.exception("cannot open library")
+        message = f"Cannot open the library {db_path}: {exc}"
+        if args.screenshot is None:
+            QMessageBox.critical(None, "Earmark", message)
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     window.resize(*SCREENSHOT_SIZE)
+    if args.search:
+        window.search.edit.setText(args.search)
     if args.screenshot is not None:
-        window.show()
-        app.processEvents()
-        ok = window.grab().save(str(args.screenshot), "PNG")
-        window.close()
-        if not ok:
-            print(f"error: could not write {args.screenshot}", file=sys.stderr)
-            return 1
-        return 0
+        return _screenshot(app, window, args.screenshot)
     window.show()
     return app.exec()
+
+
+def _screenshot(app: object, window: object, path: Path) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.gui.main_window import MainWindow
+
+    assert isinstance(app, QApplication) and isinstance(window, MainWindow)
+    window.show()
+    window.apply_query(window.search.query())
+    if window.file_model.rowCount() > 0:
+        window.table.selectRow(0)
+    deadline = time.monotonic() + SCREENSHOT_WAIT_S
+    # Let pool tasks (sidebar counts, waveform) land; never wait past the deadline.
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if window.runner.pending == 0:
+            break
+        time.sleep(0.01)
+    app.processEvents()
+    ok = window.grab().save(str(path), "PNG")
+    window.close()
+    if not ok:
+        print(f"error: could not write {path}", file=sys.stderr)
+        return 1
+    return 0

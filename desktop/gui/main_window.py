@@ -1,26 +1,580 @@
-"""The main window (placeholder until the full GUI lands)."""
+"""The main window: sidebar, search, file table, detail and queue, wired to the worker.
+
+Threads: this window and its models use a GUI-thread :class:`Library`; the caption worker has
+its own connection on its own thread; scans, drops, exports, waveforms and "find similar" run
+on ``self.runner``'s pool and open their own connections. Nothing here waits for a worker.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+import numpy as np
+from PySide6.QtCore import QItemSelection, QModelIndex, QObject, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.gui import background
+from desktop.gui.detail import DetailPanel
+from desktop.gui.file_model import FileTableModel
+from desktop.gui.models_dialog import ModelsDialog
+from desktop.gui.playback import PlaybackController
+from desktop.gui.queue_panel import QueuePanel
+from desktop.gui.search_bar import SearchBar
+from desktop.gui.settings import AppSettings
+from desktop.gui.side_models import FOLDER_ROLE, ROOT_ROLE, FolderTreeModel, QueueModel
+from desktop.gui.table_menu import TableMenu
+from desktop.gui.tasks import TaskRunner
+from desktop.gui.waveform import WaveformCache
+from desktop.gui.worker import CaptionerFactory, CaptionWorker, WorkerThread, load_captioner
+from desktop.library import FileQuery, FileRow, Library, ScanProgress
+from desktop.library.paths import data_dir
+
+log = logging.getLogger(__name__)
+
+__all__ = ["MainWindow"]
+
+
+class _ScanRelay(QObject):
+    """Carries scan progress from the pool to the status bar (queued)."""
+
+    advanced = Signal(int, str)
 
 
 class MainWindow(QMainWindow):
-    """Earmark's main window over one library database."""
+    """Earmark's main window over one library database.
 
-    def __init__(self, db_path: Path) -> None:
+    Args:
+        db_path: The library database (created if absent).
+        settings: App settings (default: read from the data folder).
+        captioner_factory: Builds the captioner on the worker thread (tests pass a fake).
+        autostart: Resume a queue left from last time as soon as the window opens.
+        pool: Thread pool for short I/O tasks (default: a private one).
+    """
+
+    workRequested = Signal()
+    shutdownRequested = Signal()
+    settingsChanged = Signal(object)
+
+    def __init__(
+        self,
+        db_path: Path,
+        settings: AppSettings | None = None,
+        captioner_factory: CaptionerFactory = load_captioner,
+        autostart: bool = True,
+        pool: QThreadPool | None = None,
+    ) -> None:
         super().__init__()
-        self.db_path = db_path
+        self.db_path = Path(db_path)
+        self.settings = settings if settings is not None else AppSettings.load()
+        self.library = Library.open(self.db_path)
+        if pool is None:
+            # Private pool: waveform reads and scans are disk-bound, two at a time is plenty and
+            # keeps them from starving each other or Qt's global pool users.
+            pool = QThreadPool(self)
+            pool.setMaxThreadCount(2)
+        self.runner = TaskRunner(pool, self)
+        self.waveforms = WaveformCache(data_dir() / "waveforms")
+        self.playback = PlaybackController(self)
+        self._embeddings: dict[str, np.ndarray] = {}
+        self._embedding_model: str | None = None
+        self._user_wants_captions = False
+        self._scan_cancel = threading.Event()
+        self._scan_relay = _ScanRelay(self)
+        self._scan_relay.advanced.connect(self._on_scan_progress)
+        self._closing = False
         self.setWindowTitle("Earmark")
-        central = QWidget(self)
-        layout = QVBoxLayout(central)
-        label = QLabel(
-            "Your library is empty.\nDrop sound files or folders here to caption them.", central
+        self.setAcceptDrops(True)
+
+        self.file_model = FileTableModel(self.library, self)
+        self.folder_model = FolderTreeModel(self)
+        self.queue_model = QueueModel(self)
+        self._build_ui()
+        self._build_menus()
+        self._start_worker(captioner_factory)
+        self._snapshot_timer = QTimer(self)
+        self._snapshot_timer.setSingleShot(True)
+        self._snapshot_timer.setInterval(300)  # coalesce bursts of per-file events
+        self._snapshot_timer.timeout.connect(self.refresh_side_panels)
+        self.refresh_side_panels()
+        self._update_status()
+        if autostart:
+            self.workRequested.emit()
+
+    # -- construction --------------------------------------------------------------------------
+
+    def _build_ui(self) -> None:
+        self.sidebar = QTreeView()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setModel(self.folder_model)
+        self.sidebar.setHeaderHidden(True)
+        self.sidebar.header().setStretchLastSection(False)
+        self.sidebar.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.sidebar.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.sidebar.selectionModel().currentChanged.connect(self._on_folder_chosen)
+
+        self.search = SearchBar()
+        self.search.queryChanged.connect(self.apply_query)
+        self.banner = QLabel("")
+        self.banner.setObjectName("banner")
+        self.banner_button = QPushButton("Back to search")
+        self.banner_button.clicked.connect(lambda: self.apply_query(self.search.query()))
+        banner_row = QHBoxLayout()
+        banner_row.addWidget(self.banner, 1)
+        banner_row.addWidget(self.banner_button)
+        self._set_banner("")
+
+        self.table = QTableView()
+        self.table.setObjectName("fileTable")
+        self.table.setModel(self.file_model)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.setDragEnabled(True)
+        # Drag out only: drops land on the window, which adds the files to the library.
+        self.table.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        header = self.table.horizontalHeader()
+        for column, width in enumerate((190, 330, 170, 60, 56, 66, 34, 40, 70, 240)):
+            header.resizeSection(column, width)
+        header.setStretchLastSection(True)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.menu = TableMenu(self)
+        self.table.customContextMenuRequested.connect(self.menu.popup_at)
+        space = QShortcut(QKeySequence(Qt.Key.Key_Space), self.table)
+        space.setContext(Qt.ShortcutContext.WidgetShortcut)
+        space.activated.connect(self.toggle_playback)
+
+        self.detail = DetailPanel()
+        self.detail.acceptRequested.connect(self.save_user_caption)
+        self.detail.regenerateRequested.connect(lambda fid: self.recaption([fid]))
+        self.detail.playRequested.connect(self.toggle_playback)
+        self.playback.started.connect(lambda _p: self.detail.set_playing(True))
+        self.playback.stopped.connect(lambda: self.detail.set_playing(False))
+        self.playback.stopped.connect(lambda: self.detail.waveform.set_playhead(None))
+        self.playback.positionChanged.connect(self.detail.waveform.set_playhead)
+        self.playback.failed.connect(self.show_message)
+
+        self.queue_panel = QueuePanel(self.queue_model)
+        self.queue_panel.pauseToggled.connect(self.set_paused)
+        self.queue_panel.cancelRequested.connect(self._cancel_queued)
+        self.queue_panel.retryRequested.connect(self._retry_failed)
+        self.queue_panel.clearRequested.connect(self._clear_finished)
+        self.queue_panel.modelsRequested.connect(lambda: self.open_models_dialog())
+
+        centre = QWidget()
+        centre.setObjectName("centre")
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(10, 10, 6, 0)
+        centre_layout.setSpacing(8)
+        centre_layout.addWidget(self.search)
+        centre_layout.addLayout(banner_row)
+        centre_layout.addWidget(self.table, 1)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.detail)
+        right.addWidget(self.queue_panel)
+        right.setSizes([430, 300])
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(self.sidebar)
+        main.addWidget(centre)
+        main.addWidget(right)
+        main.setSizes([210, 640, 430])
+        main.setStretchFactor(1, 1)
+        self.setCentralWidget(main)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        add = QAction("Add folder…", self)
+        add.setShortcut(QKeySequence.StandardKey.Open)
+        add.triggered.connect(self._choose_folder)
+        rescan = QAction("Rescan library", self)
+        rescan.setShortcut(QKeySequence("F5"))
+        rescan.triggered.connect(self.rescan)
+        export = QAction("Export CSV…", self)
+        export.setShortcut(QKeySequence("Ctrl+E"))
+        export.triggered.connect(lambda: self.menu.export_dialog("search"))
+        quit_action = QAction("Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        for action in (add, rescan, export):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        caption_menu = self.menuBar().addMenu("&Captioning")
+        caption_all = QAction("Caption everything not captioned", self)
+        caption_all.triggered.connect(self.caption_uncaptioned)
+        models = QAction("Models…", self)
+        models.triggered.connect(lambda: self.open_models_dialog())
+        settings = QAction("Settings…", self)
+        settings.setShortcut(QKeySequence.StandardKey.Preferences)
+        settings.triggered.connect(self.menu.settings_dialog)
+        for action in (caption_all, models, settings):
+            caption_menu.addAction(action)
+
+    def _start_worker(self, factory: CaptionerFactory) -> None:
+        self.worker_thread = WorkerThread(self)
+        self.worker = CaptionWorker(self.db_path, self.settings, factory)
+        self.worker.moveToThread(self.worker_thread)
+        self.workRequested.connect(self.worker.run_queue)
+        self.shutdownRequested.connect(self.worker.shutdown)
+        self.settingsChanged.connect(self.worker.apply_settings)
+        w = self.worker
+        w.loadingStarted.connect(lambda: self.queue_panel.set_state("Loading models…", busy=True))
+        w.modelLoaded.connect(self._on_model_loaded)
+        w.modelsMissing.connect(self._on_models_missing)
+        w.loadFailed.connect(self._on_load_failed)
+        w.jobStarted.connect(self._on_job_started)
+        w.captioned.connect(self._on_captioned)
+        w.failed.connect(lambda _fid, _msg: self._snapshot_timer.start())
+        w.progress.connect(self.queue_panel.set_progress)
+        w.idle.connect(self._on_idle)
+        w.textEmbedded.connect(self._on_text_embedded)
+        w.textEmbeddingFailed.connect(lambda _t, msg: self.show_message(msg))
+        self.worker_thread.start()
+
+    # -- queries and selection -----------------------------------------------------------------
+
+    def apply_query(self, query: FileQuery) -> None:
+        """Show the files matching ``query`` (semantic text is embedded by the worker first)."""
+        self._set_banner("")
+        if query.text and query.mode in ("semantic", "hybrid"):
+            if query.text not in self._embeddings:
+                self.statusBar().showMessage("Understanding your description…")
+                self._user_wants_captions = True  # a semantic search may need the models
+                self.worker.request_text_embedding(query.text)
+                return
+            self.library.set_text_embedder(self._embed_from_cache, self._embedding_model)
+        self.file_model.set_query(query)
+        if self.file_model.last_error:
+            self.show_message(self.file_model.last_error)
+        self._update_status()
+
+    def _embed_from_cache(self, texts: object) -> np.ndarray:
+        return np.stack([self._embeddings[t] for t in texts])  # type: ignore[attr-defined]
+
+    def _on_text_embedded(self, text: str, vector: object) -> None:
+        self._embeddings[text] = np.asarray(vector, dtype=np.float32)
+        if self.search.query().text == text:
+            self.apply_query(self.search.query())
+
+    def _on_folder_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.search.set_scope(current.data(ROOT_ROLE), current.data(FOLDER_ROLE))
+
+    def selected_rows(self) -> list[FileRow]:
+        """Files selected in the table, in table order."""
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        found = (self.file_model.row_at(r) for r in rows)
+        return [r for r in found if r is not None]
+
+    def current_file(self) -> FileRow | None:
+        """The file in the detail panel."""
+        return self.detail.file
+
+    def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self.playback.stop()
+        index = self.table.selectionModel().currentIndex()
+        row = self.file_model.row_at(index.row()) if index.isValid() else None
+        self.show_file(row)
+
+    def show_file(self, row: FileRow | None) -> None:
+        """Put a file in the detail panel and load its waveform off the GUI thread."""
+        record = self.library.current_caption(row.id) if row is not None else None
+        self.detail.show_file(row, record)
+        if row is None:
+            return
+        cached = self.waveforms.peek(row.path)
+        if cached is not None:
+            self.detail.waveform.set_overview(cached)
+            return
+        self.detail.waveform.set_overview(None, "Loading waveform…")
+        path, file_id = row.path, row.id
+
+        def shown(overview: object) -> None:
+            if self.detail.file is not None and self.detail.file.id == file_id:
+                self.detail.waveform.set_overview(overview)  # type: ignore[arg-type]
+
+        def failed(exc: BaseException) -> None:
+            if self.detail.file is not None and self.detail.file.id == file_id:
+                self.detail.waveform.set_overview(None, f"Cannot read audio: {exc}")
+
+        self.runner.run(lambda: self.waveforms.get(path), shown, failed)
+
+    # -- editing, queueing, playback -----------------------------------------------------------
+
+    def save_user_caption(self, file_id: int, text: str, keywords: list[str]) -> None:
+        """Store the user's caption; later batches keep it (unless re-captioned on purpose)."""
+        try:
+            self.library.set_user_caption(file_id, text, keywords)
+        except (KeyError, ValueError) as exc:
+            self.show_message(f"Caption not saved: {exc}")
+            return
+        self.detail.mark_saved()
+        self.file_model.refresh_file(file_id)
+        row = self.library.get_file(file_id)
+        if row is not None and self.detail.file is not None and self.detail.file.id == file_id:
+            self.detail.show_file(row, self.library.current_caption(file_id))
+        self.statusBar().showMessage("Caption saved.", 4000)
+
+    def recaption(self, file_ids: list[int]) -> None:
+        """Queue files to be captioned again, replacing even captions the user wrote."""
+        added = self.library.enqueue(file_ids, force=True)
+        self.statusBar().showMessage(f"{added} file(s) queued for a new caption.", 4000)
+        self.start_captioning()
+
+    def caption_uncaptioned(self) -> None:
+        """Queue every readable file without a caption."""
+        added = self.library.enqueue("uncaptioned")
+        self.statusBar().showMessage(f"{added:,} file(s) queued.", 4000)
+        self.start_captioning()
+
+    def start_captioning(self) -> None:
+        """Wake the worker (user-initiated: missing models open the download dialog)."""
+        self._user_wants_captions = True
+        self._snapshot_timer.start()
+        if not self.worker.is_paused():
+            self.workRequested.emit()
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume the queue (the current file finishes either way)."""
+        self.worker.set_paused(paused)
+        self.queue_panel.set_paused(paused)
+        if paused:
+            self.queue_panel.set_state("Pausing after this file…")
+        else:
+            self.queue_panel.set_state("Resuming…")
+            self.workRequested.emit()
+
+    def toggle_playback(self) -> None:
+        """Play or stop the file in the detail panel (the space bar)."""
+        row = self.detail.file
+        self.playback.toggle(row.path if row is not None else None)
+
+    def _cancel_queued(self) -> None:
+        self.library.cancel_queued()
+        self._snapshot_timer.start()
+
+    def _retry_failed(self) -> None:
+        self.library.retry_failed()
+        self.start_captioning()
+
+    def _clear_finished(self) -> None:
+        self.library.clear_finished()
+        self._snapshot_timer.start()
+
+    # -- adding files ----------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and event.source() is None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if event.source() is not None or not paths:
+            event.ignore()  # rows dragged from our own table are not new files
+            return
+        event.acceptProposedAction()
+        self.add_paths(paths)
+
+    def add_paths(self, paths: list[str]) -> None:
+        """Add files/folders to the library and queue them (scanned on the pool)."""
+        self.statusBar().showMessage(f"Adding {len(paths)} item(s)…")
+
+        def added(result: object) -> None:
+            assert isinstance(result, background.AddResult)
+            self.statusBar().showMessage(
+                f"Added {len(result.file_ids):,} sound(s); {result.queued:,} queued.", 5000
+            )
+            self.file_model.refresh()
+            self.start_captioning()
+
+        self.runner.run(
+            lambda: background.add_and_queue(self.db_path, paths),
+            added,
+            lambda exc: self.show_message(f"Could not add: {exc}"),
         )
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(label)
-        self.setCentralWidget(central)
-        self.statusBar().showMessage(f"Library: {db_path}")
+
+    def _choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Add a folder of sounds")
+        if path:
+            self.add_paths([path])
+
+    def rescan(self) -> None:
+        """Rescan every root on the pool; progress goes to the status bar."""
+        self._scan_cancel.clear()
+        relay = self._scan_relay
+
+        def progress(p: ScanProgress) -> None:
+            if p.seen % 200 == 0:  # keep the queued signal traffic small on big libraries
+                relay.advanced.emit(p.seen, p.current)
+
+        def done(report: object) -> None:
+            self.statusBar().showMessage(f"Scan finished: {report}", 6000)
+            self.file_model.refresh()
+            self._snapshot_timer.start()
+
+        self.runner.run(
+            lambda: background.scan_library(self.db_path, progress, self._scan_cancel.is_set),
+            done,
+            lambda exc: self.show_message(f"Scan failed: {exc}"),
+        )
+
+    def _on_scan_progress(self, seen: int, current: str) -> None:
+        self.statusBar().showMessage(f"Scanning… {seen:,} files  {current}")
+
+    # -- worker events -------------------------------------------------------------------------
+
+    def _on_model_loaded(self, embedding_model: str) -> None:
+        self._embedding_model = embedding_model
+        self.queue_panel.set_state("Models ready")
+
+    def _on_models_missing(self, message: str) -> None:
+        self.queue_panel.set_state("Models not downloaded", missing_models=True)
+        if self._user_wants_captions and not self._closing:
+            self._user_wants_captions = False
+            self.open_models_dialog(message)
+
+    def _on_load_failed(self, message: str) -> None:
+        self.queue_panel.set_state("Models failed to load")
+        self.show_message(message)
+
+    def _on_job_started(self, file_id: int) -> None:
+        row = self.library.get_file(file_id)
+        self.queue_panel.set_state(f"Captioning {row.name if row else file_id}…")
+        self._snapshot_timer.start()
+
+    def _on_captioned(self, file_id: int) -> None:
+        self.file_model.refresh_file(file_id)
+        shown = self.detail.file
+        if shown is not None and shown.id == file_id and not self.detail.is_dirty():
+            self.show_file(self.library.get_file(file_id))
+        self._snapshot_timer.start()
+
+    def _on_idle(self) -> None:
+        if not self.worker.is_paused():
+            self.queue_panel.set_state("Idle" if self._embedding_model is None else "Models ready")
+        else:
+            self.queue_panel.set_state("Paused")
+        self._snapshot_timer.start()
+        self._update_status()
+
+    def open_models_dialog(self, reason: str = "") -> None:
+        """Let the user download the models or choose their folders."""
+        dialog = ModelsDialog(self.settings, self.runner, self, reason=reason)
+        dialog.exec()
+        chosen = dialog.settings()
+        if (chosen.clap, chosen.llm) != (self.settings.clap, self.settings.llm):
+            self.apply_settings(chosen)
+
+    def apply_settings(self, settings: AppSettings) -> None:
+        """Save new settings and hand a copy to the worker."""
+        self.settings = settings
+        try:
+            settings.save()
+        except OSError as exc:
+            self.show_message(f"Settings not saved: {exc}")
+        self.settingsChanged.emit(settings.copy())
+        self.queue_panel.set_state("Idle")
+
+    # -- refresh and messages ------------------------------------------------------------------
+
+    def refresh_side_panels(self) -> None:
+        """Reload the sidebar counts and the queue off the GUI thread."""
+        self.runner.run(lambda: background.load_snapshot(self.db_path), self._on_snapshot)
+
+    def _on_snapshot(self, snap: object) -> None:
+        assert isinstance(snap, background.LibrarySnapshot)
+        if self._closing:
+            return
+        current = self.sidebar.currentIndex()
+        key = (current.data(ROOT_ROLE), current.data(FOLDER_ROLE)) if current.isValid() else None
+        self.folder_model.populate(snap.roots, snap.folders)
+        self.sidebar.expandToDepth(0)
+        if key is not None:
+            self._reselect_folder(key)
+        self.queue_model.set_jobs(snap.jobs)
+        self.queue_panel.set_counts(snap.counts)
+        self._update_status()
+
+    def _reselect_folder(self, key: tuple[object, object]) -> None:
+        matches = self.folder_model.match(
+            self.folder_model.index(0, 0),
+            FOLDER_ROLE,
+            key[1],
+            -1,
+            Qt.MatchFlag.MatchRecursive | Qt.MatchFlag.MatchExactly,
+        )
+        for index in matches:
+            if index.data(ROOT_ROLE) == key[0]:
+                self.sidebar.selectionModel().blockSignals(True)
+                self.sidebar.setCurrentIndex(index)
+                self.sidebar.selectionModel().blockSignals(False)
+                return
+
+    def _update_status(self) -> None:
+        shown = self.file_model.rowCount()
+        self.statusBar().showMessage(f"{shown:,} sound(s) shown · library {self.db_path.name}")
+
+    def _set_banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
+        self.banner_button.setVisible(bool(text))
+
+    def show_similar(self, source: FileRow, rows: list[FileRow]) -> None:
+        """Show sounds similar to ``source`` in the table."""
+        self.file_model.show_rows(rows)
+        self._set_banner(f"{len(rows)} sounds similar to {source.name}")
+        self._update_status()
+
+    def show_message(self, message: str) -> None:
+        """Tell the user something went wrong, without blocking offscreen test runs."""
+        log.info("message shown: %s", message)
+        self.statusBar().showMessage(message, 8000)
+        self.last_message = message
+
+    last_message = ""
+
+    # -- closing ---------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop cleanly: the current file finishes, the rest of the queue waits for next time."""
+        if self._closing:
+            event.accept()
+            return
+        self._closing = True
+        self.playback.stop()
+        self._scan_cancel.set()
+        self.worker.request_stop()
+        self.shutdownRequested.emit()
+        self.worker_thread.wait()
+        self.runner.pool.waitForDone(5000)
+        self.library.close()
+        event.accept()
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask a yes/no question."""
+        answer = QMessageBox.question(self, title, text)
+        return answer == QMessageBox.StandardButton.Yes

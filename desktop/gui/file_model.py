@@ -1,0 +1,332 @@
+"""The file table's model: a lazily fetched, block-cached view of the library database.
+
+Only the row count is known up front; rows are read in blocks of :data:`BLOCK_ROWS` when the
+view first asks for them and kept in a small LRU, so a million-row library costs a handful of
+small queries while scrolling. Sorting and filtering build a new :class:`FileQuery` and reset.
+A model can also show a fixed list of rows (``find similar``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QUrl,
+)
+from PySide6.QtGui import QColor
+
+from desktop.library import FileQuery, FileRow, Library
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BLOCK_ROWS", "COLUMNS", "FileTableModel", "format_duration", "format_size"]
+
+BLOCK_ROWS = 256
+_MAX_BLOCKS = 64
+
+Index = QModelIndex | QPersistentModelIndex
+
+#: (header, FileQuery sort key or None when the column cannot sort)
+COLUMNS: tuple[tuple[str, str | None], ...] = (
+    ("Name", "name"),
+    ("Description", "caption"),
+    ("Keywords", None),
+    ("Length", "duration_s"),
+    ("Format", "ext"),
+    ("Rate", "sample_rate"),
+    ("Ch", "channels"),
+    ("Bits", "bit_depth"),
+    ("Size", "size"),
+    ("Folder", "folder"),
+)
+FILE_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 1
+FILE_ROW_ROLE = int(Qt.ItemDataRole.UserRole) + 2
+
+
+def format_duration(seconds: float | None) -> str:
+    """``83.4`` -> ``"1:23.4"``; short clips keep tenths, unknown is empty."""
+    if seconds is None:
+        return ""
+    minutes, rest = divmod(max(seconds, 0.0), 60.0)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def format_size(size: int | None) -> str:
+    """Bytes as a short human string."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""  # pragma: no cover
+
+
+class FileTableModel(QAbstractTableModel):
+    """Table of files over a GUI-thread :class:`Library` connection."""
+
+    def __init__(self, library: Library, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._library = library
+        self._query = FileQuery()
+        self._fixed: list[FileRow] | None = None
+        self._count = 0
+        self._blocks: OrderedDict[int, list[FileRow]] = OrderedDict()
+        self._error: str | None = None
+        self._count = self._safe_count()
+
+    # -- what is shown -----------------------------------------------------------------------
+
+    @property
+    def query(self) -> FileQuery:
+        """The query on show (ignored while a fixed list is shown)."""
+        return self._query
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the last query failed (bad advanced syntax, no embedder), or ``None``."""
+        return self._error
+
+    def is_fixed_list(self) -> bool:
+        """True while showing a fixed list (``find similar``) instead of a query."""
+        return self._fixed is not None
+
+    def set_query(self, query: FileQuery) -> None:
+        """Show the files matching ``query``."""
+        self.beginResetModel()
+        self._query = query
+        self._fixed = None
+        self._blocks.clear()
+        self._count = self._safe_count()
+        self.endResetModel()
+
+    def show_rows(self, rows: Sequence[FileRow]) -> None:
+        """Show exactly these rows (e.g. similar sounds) until the next :meth:`set_query`."""
+        self.beginResetModel()
+        self._fixed = list(rows)
+        self._blocks.clear()
+        self._count = len(self._fixed)
+        self._error = None
+        self.endResetModel()
+
+    def refresh(self) -> None:
+        """Re-read everything (after scans or captions changed many rows)."""
+        if self._fixed is not None:
+            ids = [r.id for r in self._fixed]
+            rows = [self._library.get_file(i) for i in ids]
+            self.show_rows([r for r in rows if r is not None])
+        else:
+            self.set_query(self._query)
+
+    def refresh_file(self, file_id: int) -> None:
+        """Re-read one file's row if it is loaded, without a reset (keeps the selection)."""
+        fresh = self._library.get_file(file_id)
+        if fresh is None:
+            return
+        for start, rows in self._loaded_blocks():
+            for offset, row in enumerate(rows):
+                if row.id == file_id:
+                    rows[offset] = replace(fresh, score=row.score)
+                    r = start + offset
+                    self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
+                    return
+
+    def row_at(self, row: int) -> FileRow | None:
+        """The file shown at ``row`` (fetching its block if needed)."""
+        if row < 0 or row >= self._count:
+            return None
+        if self._fixed is not None:
+            return self._fixed[row]
+        block = row // BLOCK_ROWS
+        rows = self._blocks.get(block)
+        if rows is None:
+            rows = self._fetch_block(block)
+        else:
+            self._blocks.move_to_end(block)
+        offset = row - block * BLOCK_ROWS
+        return rows[offset] if offset < len(rows) else None
+
+    def row_of_file(self, file_id: int) -> int | None:
+        """The row of a file among loaded rows, or ``None``."""
+        for start, rows in self._loaded_blocks():
+            for offset, row in enumerate(rows):
+                if row.id == file_id:
+                    return start + offset
+        return None
+
+    def file_ids(self) -> list[int]:
+        """Ids of every row on show, in order (reads the whole result; used for export)."""
+        return [r.id for r in (self.row_at(i) for i in range(self._count)) if r is not None]
+
+    # -- Qt model API --------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return COLUMNS[section][0]
+            if role == Qt.ItemDataRole.TextAlignmentRole and section in (3, 5, 6, 7, 8):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemIsDragEnabled
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.parent().isValid():
+            return None
+        row = self.row_at(index.row())
+        if row is None:
+            return None
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _display(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column in (1, 2) and row.caption:
+                return f"{row.caption}\n\nKeywords: {', '.join(row.keywords)}"
+            if row.status == "error":
+                return f"Unreadable: {row.error}"
+            return row.path
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (3, 5, 6, 7, 8):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if row.status == "error":
+                return QColor("#e5534b")
+            if column == 1 and not row.caption:
+                return QColor("#6e7681")
+            if column in (2, 9):
+                return QColor("#8b949e")
+        if role == FILE_ID_ROLE:
+            return row.id
+        if role == FILE_ROW_ROLE:
+            return row
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(COLUMNS):
+            return
+        key = COLUMNS[column][1]
+        descending = order == Qt.SortOrder.DescendingOrder
+        if self._fixed is not None:
+            if key is None:
+                return
+            self.beginResetModel()
+            self._fixed.sort(key=lambda r: _sort_value(r, key), reverse=descending)
+            self.endResetModel()
+            return
+        if key is None or (key == self._query.sort and descending == self._query.descending):
+            return
+        self.set_query(replace(self._query, sort=key, descending=descending))  # type: ignore[arg-type]
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list", "text/plain"]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        """File URLs of the dragged rows, so a DAW or file manager receives the files."""
+        mime = QMimeData()
+        seen: set[int] = set()
+        paths: list[str] = []
+        for index in indexes:
+            if index.row() in seen:
+                continue
+            seen.add(index.row())
+            row = self.row_at(index.row())
+            if row is not None:
+                paths.append(row.path)
+        mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
+        mime.setText("\n".join(paths))
+        return mime
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _safe_count(self) -> int:
+        try:
+            self._error = None
+            return self._library.count_files(self._query)
+        except ValueError as exc:  # bad advanced syntax, semantic search without an embedder
+            self._error = str(exc)
+            return 0
+
+    def _fetch_block(self, block: int) -> list[FileRow]:
+        try:
+            rows = self._library.list_files(self._query, block * BLOCK_ROWS, BLOCK_ROWS)
+        except ValueError as exc:
+            self._error = str(exc)
+            rows = []
+        self._blocks[block] = rows
+        while len(self._blocks) > _MAX_BLOCKS:
+            self._blocks.popitem(last=False)
+        return rows
+
+    def _loaded_blocks(self) -> list[tuple[int, list[FileRow]]]:
+        if self._fixed is not None:
+            return [(0, self._fixed)]
+        return [(b * BLOCK_ROWS, rows) for b, rows in self._blocks.items()]
+
+
+def _display(row: FileRow, column: int) -> str:
+    if column == 0:
+        return row.name
+    if column == 1:
+        if row.status == "error":
+            return f"Unreadable: {row.error or 'unknown error'}"
+        return row.caption or "Not captioned yet"
+    if column == 2:
+        return ", ".join(row.keywords)
+    if column == 3:
+        return format_duration(row.duration_s)
+    if column == 4:
+        return (row.ext or "").upper()
+    if column == 5:
+        return f"{row.sample_rate / 1000:g} kHz" if row.sample_rate else ""
+    if column == 6:
+        return str(row.channels) if row.channels else ""
+    if column == 7:
+        return str(row.bit_depth) if row.bit_depth else ""
+    if column == 8:
+        return format_size(row.size)
+    if column == 9:
+        return row.folder
+    return ""
+
+
+def _sort_value(row: FileRow, key: str) -> tuple[int, Any]:
+    value = getattr(row, key, None)
+    # Unknown values sort last in either order of the natural ones.
+    return (1, "") if value is None else (0, value)
+
+
+def captioned_at_text(row: FileRow) -> str:
+    """When the current caption was made, as local date and time."""
+    if row.captioned_at is None:
+        return ""
+    return datetime.datetime.fromtimestamp(row.captioned_at).strftime("%Y-%m-%d %H:%M")
