@@ -1,0 +1,60 @@
+"""``earmark export OUT.csv``: the library (or a search result) as CSV for sound-library tools."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``export`` subcommand."""
+    parser = subparsers.add_parser(
+        "export",
+        help="export the library (or a search) as CSV",
+        description="Write one CSV row per file with the columns Filename, Pathname, "
+        "Description, Keywords, Duration, SampleRate, Channels, BitDepth, Format, "
+        "CaptionModel, CaptionedAt (UTF-8; cells that a spreadsheet would run are "
+        "neutralised).",
+    )
+    parser.add_argument("out", metavar="OUT.csv", help="output file (replaced atomically)")
+    parser.add_argument("--query", metavar="Q", help="only files matching this word search")
+    parser.add_argument("--bom", action="store_true", help="start with a BOM (for Excel)")
+    parser.add_argument(
+        "--include-missing", action="store_true", help="also files no longer on disk"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export and print the row count."""
+    from tqdm import tqdm
+
+    from desktop.commands.library import _open
+    from desktop.library import FileQuery, export_csv
+
+    statuses: tuple[Any, ...] = (
+        ("ok", "error", "missing") if args.include_missing else ("ok", "error")
+    )
+    query = FileQuery(
+        text=args.query or "", statuses=statuses, sort="rank" if args.query else "path"
+    )
+    with (
+        _open(args) as lib,
+        tqdm(unit=" rows", desc="exporting", file=sys.stderr, leave=False) as bar,
+    ):
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            count = export_csv(lib, args.out, query=query, bom=args.bom, progress=progress)
+        except (OSError, ValueError) as exc:
+            print(f"earmark: error: {exc}", file=sys.stderr)
+            return 2
+    print(f"exported {count} row(s) to {args.out}")
+    return 0
