@@ -1,0 +1,216 @@
+"""End to end through the public API with the tiny random-weight models."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from _captioner_path import write_tone
+
+from captioner import Captioner, CaptionerConfig
+from captioner.backends import load_audio_text_model
+from captioner.backends.clap import ClapBackend
+from captioner.errors import (
+    AudioDecodeError,
+    CaptionCancelledError,
+    ModelLoadError,
+    ModelNotFoundError,
+)
+from captioner.prompt import build_prompt
+from captioner.types import Caption, CaptionFailure
+from captioner.vocabulary import load_vocabulary
+
+
+@pytest.fixture(scope="module")
+def cap(tiny_models: Path) -> Captioner:
+    return Captioner.load(
+        CaptionerConfig.preset("paper"),
+        clap=str(tiny_models / "clap"),
+        llm=str(tiny_models / "llm"),
+        device="cpu",
+    )
+
+
+def with_config(cap: Captioner, **kw: object) -> Captioner:
+    cfg = dataclasses.replace(cap.config, **kw)  # type: ignore[arg-type]
+    return Captioner(
+        cfg,
+        cap.audio_model,
+        cap.lm,
+        cap.vocabulary,
+        cap.keyword_embeddings,
+        clap_ref=cap.clap_ref,
+        llm_ref=cap.llm_ref,
+    )
+
+
+def clips(tmp_path: Path, n: int = 5) -> list[Path]:
+    out = []
+    for i in range(n):
+        rng = np.random.default_rng(i)
+        noise = rng.normal(scale=0.05 * (i + 1), size=16000 * (i + 1)).astype(np.float32)
+        path = tmp_path / f"clip{i}.wav"
+        sf.write(str(path), noise, 16000)
+        out.append(path)
+    return out
+
+
+def test_caption_has_text_keywords_prompt_and_provenance(cap: Captioner, tone: Path) -> None:
+    result = cap.caption(tone)
+    assert isinstance(result, Caption)
+    assert result.text and result.text == " ".join(result.text.split())
+    audioset = set(load_vocabulary(None).keywords)
+    assert len(result.keywords) == 2 and all(k.keyword in audioset for k in result.keywords)
+    assert result.keywords[0].score >= result.keywords[1].score
+    assert result.prompt == build_prompt([k.keyword for k in result.keywords])
+    assert result.audio_embedding.shape == (cap.dim,)
+    assert np.linalg.norm(result.audio_embedding) == pytest.approx(1.0, abs=1e-5)
+    prov = result.provenance
+    assert prov.clap == cap.clap_ref and prov.llm == cap.llm_ref
+    assert prov.params == cap.config.to_dict() and prov.window_policy == "pad"
+    assert prov.device == "cpu" and prov.dtype == "float32" and prov.vocabulary == "audioset"
+    assert set(result.timings) >= {"decode_audio", "embed_audio", "generate", "total"}
+    assert result.path == str(tone) and result.duration_s == pytest.approx(1.0)
+
+
+def test_same_input_same_caption(tiny_models: Path, cap: Captioner, tone: Path) -> None:
+    again = Captioner.load(
+        CaptionerConfig.preset("paper"),
+        clap=str(tiny_models / "clap"),
+        llm=str(tiny_models / "llm"),
+        device="cpu",
+    )
+    assert again.caption(tone).text == cap.caption(tone).text
+    assert np.array_equal(again.caption(tone).audio_embedding, cap.caption(tone).audio_embedding)
+
+
+def test_exact_speedups_give_identical_captions(cap: Captioner, tmp_path: Path) -> None:
+    paths = clips(tmp_path)
+    plain = with_config(cap, early_decision=False)
+    reference = [plain.caption(p).text for p in paths]
+    assert [c.text for c in cap.caption_many(paths, batch_size=1)] == reference
+    assert [c.text for c in cap.caption_many(paths, batch_size=5)] == reference
+    assert [c.text for c in cap.caption_many(paths, batch_size=2)] == reference
+
+
+def test_early_decision_skips_text_encoder_on_real_models(cap: Captioner, tone: Path) -> None:
+    calls: list[int] = []
+    original = cap.decoder.embed_text
+
+    def counting(texts):
+        calls.append(len(texts))
+        return original(texts)
+
+    fast = with_config(cap)
+    fast.decoder.embed_text = counting
+    fast_result = fast.caption(tone)
+    fast_calls = sum(calls)
+    calls.clear()
+    plain = with_config(cap, early_decision=False)
+    plain.decoder.embed_text = counting
+    assert plain.caption(tone).text == fast_result.text
+    assert fast_calls < sum(calls)
+
+
+def test_caption_many_keeps_order_and_survives_bad_files(cap: Captioner, tmp_path: Path) -> None:
+    good = clips(tmp_path, 2)
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio" * 100)
+    nan = tmp_path / "nan.wav"
+    sf.write(str(nan), np.full(100, np.nan, np.float32), 16000, subtype="FLOAT")
+    sources = [good[0], bad, tmp_path / "missing.flac", nan, good[1]]
+    results = list(cap.caption_many(iter(sources), batch_size=2))
+    assert [type(r).__name__ for r in results] == [
+        "Caption",
+        "CaptionFailure",
+        "CaptionFailure",
+        "CaptionFailure",
+        "Caption",
+    ]
+    assert isinstance(results[1], CaptionFailure) and results[1].path == str(bad)
+    assert results[1].error_type == "AudioDecodeError"
+    assert results[0].text == cap.caption(good[0]).text
+    assert results[4].text == cap.caption(good[1]).text
+    with pytest.raises(AudioDecodeError):
+        cap.caption(bad)
+
+
+def test_long_file_is_several_windows(cap: Captioner, tmp_path: Path) -> None:
+    path = write_tone(tmp_path / "long.wav", seconds=30.0, sample_rate=16000)
+    mean = with_config(cap, window_policy="mean", max_windows=8).caption(path)
+    assert mean.provenance.window_policy == "mean-of-8x2s"
+    assert mean.duration_s == pytest.approx(30.0)
+    assert cap.caption(path).provenance.window_policy == "random-crop"
+
+
+def test_embeddings(cap: Captioner, tone: Path) -> None:
+    text = cap.embed_text(["a dog barks", "rain"])
+    assert text.shape == (2, cap.dim) and text.dtype == np.float32
+    assert np.allclose(np.linalg.norm(text, axis=1), 1.0, atol=1e-5)
+    audio = cap.embed_audio(tone)
+    assert audio.shape == (cap.dim,) and np.linalg.norm(audio) == pytest.approx(1.0, abs=1e-5)
+    assert cap.embedding_model_id == cap.clap_ref
+    assert cap.embed_text([]).shape == (0, cap.dim)
+
+
+def test_text_is_padded_to_the_longest_string(cap: Captioner) -> None:
+    backend = cap.audio_model
+    assert isinstance(backend, ClapBackend)
+    seen: list[tuple[int, ...]] = []
+    original = backend.model.get_text_features
+
+    def spy(**kw):
+        seen.append(tuple(kw["input_ids"].shape))
+        return original(**kw)
+
+    backend.model.get_text_features = spy
+    try:
+        short = backend.embed_text(["dog"])
+        both = backend.embed_text(["dog", "rain falls on a roof while thunder rumbles"])
+    finally:
+        del backend.model.get_text_features
+    assert seen[0][1] < 10 and seen[1][1] < 20  # longest in the call, never a fixed 77
+    assert torch.allclose(short[0], both[0], atol=1e-5)
+    assert backend._truncation == "rand_trunc"  # unfused model: never "fusion"
+
+
+def test_degeneration_penalty_runs_on_real_models(cap: Captioner, tone: Path) -> None:
+    result = with_config(cap, alpha=0.3).caption(tone)
+    assert result.text and result.provenance.params["alpha"] == 0.3
+
+
+def test_cancel_between_steps(cap: Captioner, tone: Path) -> None:
+    with pytest.raises(CaptionCancelledError):
+        cap.caption(tone, cancel=lambda: True)
+
+
+def test_missing_and_broken_models(tiny_models: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="earmark models download org/absent"):
+        Captioner.load(clap="org/absent", llm=str(tiny_models / "llm"), device="cpu")
+    broken = tmp_path / "clap-no-tokenizer"
+    shutil.copytree(tiny_models / "clap", broken)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (broken / name).unlink()
+    with pytest.raises(ModelLoadError, match="tokenizer"):
+        load_audio_text_model(str(broken), device="cpu", dtype=torch.float32)
+    with pytest.raises(ModelLoadError, match="not a CLAP model"):
+        load_audio_text_model(str(tiny_models / "llm"), device="cpu", dtype=torch.float32)
+
+
+def test_five_token_tokenizer_is_refused(cap: Captioner) -> None:
+    backend = cap.audio_model
+    assert isinstance(backend, ClapBackend)
+
+    class Stub:
+        model_max_length = 512
+
+        def __len__(self) -> int:
+            return 5
+
+    with pytest.raises(ModelLoadError, match="only 5 tokens"):
+        ClapBackend(backend.model, Stub(), backend.extractor, model_id="x", fingerprint="y")
