@@ -6,6 +6,7 @@ hidden entries, and reports unreadable folders instead of stopping.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -218,6 +219,6 @@ def walk_audio(
 
 def error_info(exc: OSError) -> FileInfo:
     """The :class:`FileInfo` of a file that could not even be stat'ed."""
-    if exc.errno is not None and exc.errno == getattr(os, "ELOOP", -1):
+    if exc.errno == errno.ELOOP:
         return FileInfo(size=None, mtime=None, error="symlink loop")
     return FileInfo(size=None, mtime=None, error=f"cannot access file: {_os_message(exc)}")

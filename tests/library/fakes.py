@@ -1,4 +1,4 @@
-"""A deterministic stand-in for the ``Captioner`` facade (no torch, milliseconds)."""
+"""Test helpers: a deterministic stand-in for the ``Captioner`` facade (no torch), a sound tree."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import numpy as np
 import soundfile as sf
 
 from captioner.types import Caption, CaptionFailure, KeywordScore, Provenance
+from tests.conftest import write_tone
 
 DIM = 16
 WORDS = ("dog", "bark", "rain", "thunder", "engine", "bird", "door", "water", "wind", "bell")
@@ -89,3 +90,38 @@ class FakeCaptioner:
 
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:
         return np.stack([text_vector(t) for t in texts])
+
+
+#: Names of the readable sounds in :func:`sound_tree` (relative to its root).
+GOOD = [
+    "dog bark.wav",
+    "rain on roof.flac",
+    "Foley/door slam.wav",
+    "Foley/ünïcödé bird 鳥.wav",
+    "Foley/line\nbreak thunder.wav",
+    "=HYPERLINK(evil) engine.wav",
+    "stereo wind.aiff",
+]
+
+
+def make_sound_tree(root: Path) -> Path:
+    """Good files with odd names plus broken ones: empty, truncated, not audio, loops."""
+    (root / "Foley").mkdir(parents=True)
+    for i, rel in enumerate(GOOD):
+        write_tone(
+            root / rel,
+            seconds=0.25 + 0.25 * i,
+            freq=220.0 * (i + 1),
+            channels=2 if "stereo" in rel else 1,
+        )
+    (root / "empty.wav").write_bytes(b"")
+    full = (root / "dog bark.wav").read_bytes()
+    (root / "truncated.wav").write_bytes(full[: len(full) // 3])
+    (root / "header only.wav").write_bytes(full[:44])
+    (root / "not audio.wav").write_bytes(b"<html>this is not audio</html>" * 50)
+    (root / "notes.txt").write_text("not a sound, ignored")
+    (root / ".hidden.wav").write_bytes(full)
+    os.symlink("self loop.wav", root / "self loop.wav")  # a symlink pointing at itself
+    os.symlink(root, root / "Foley" / "loop back")  # folder loop
+    os.symlink(root / "missing target.wav", root / "dangling.wav")
+    return root
