@@ -102,19 +102,30 @@ def run_jobs(
         pending = list(jobs)
         results: Iterator[Caption | CaptionFailure] | None = None
         try:
-            results = iter(captioner.caption_many([job.path for job in jobs], batch_size=len(jobs)))
+            broken: CaptionFailure | None = None
+            try:
+                paths = [job.path for job in jobs]
+                results = iter(captioner.caption_many(paths, batch_size=len(jobs)))
+            except Exception as exc:  # a broken model must not stop the queue forever
+                log.exception("captioner failed to start a batch")
+                broken = CaptionFailure(None, f"{type(exc).__name__}: {exc}", "Error")
             for job in jobs:
                 emit(JobEvent("started", file_id=job.file_id, done=done, total=total))
             for job in jobs:
                 try:
+                    if results is None:
+                        raise RuntimeError(broken.error if broken else "no results")
                     result = next(results)
                 except StopIteration:
                     result = CaptionFailure(
                         job.path, "captioner returned no result", "RuntimeError"
                     )
                 except Exception as exc:  # a broken model must not stop the queue forever
-                    log.exception("captioning %s failed", job.path)
-                    result = CaptionFailure(job.path, f"{type(exc).__name__}: {exc}", "Error")
+                    if broken is not None:
+                        result = broken
+                    else:
+                        log.exception("captioning %s failed", job.path)
+                        result = CaptionFailure(job.path, f"{type(exc).__name__}: {exc}", "Error")
                 pending.remove(job)
                 if isinstance(result, CaptionFailure):
                     _fail(library, job, result.error, summary, emit, done + 1, total)
