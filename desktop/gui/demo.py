@@ -118,7 +118,9 @@ def _bell(_rng: np.random.Generator) -> np.ndarray:
     n = int(5.0 * RATE)
     t = np.arange(n) / RATE
     partials = ((523, 1.0, 2.5), (1320, 0.5, 1.2), (1760, 0.35, 0.9), (2490, 0.2, 0.5))
-    x = sum(a * np.sin(2 * np.pi * f * t) * np.exp(-t / d) for f, a, d in partials)
+    x = np.zeros(n)
+    for f, a, d in partials:
+        x += a * np.sin(2 * np.pi * f * t) * np.exp(-t / d)
     return (0.3 * x).astype(np.float32)
 
 

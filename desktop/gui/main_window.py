@@ -462,11 +462,15 @@ class MainWindow(QMainWindow):
         self.show_message(message)
 
     def _on_job_started(self, file_id: int) -> None:
+        if self._closing:
+            return  # late events from the stopped worker
         row = self.library.get_file(file_id)
         self.queue_panel.set_state(f"Captioning {row.name if row else file_id}…")
         self._snapshot_timer.start()
 
     def _on_captioned(self, file_id: int) -> None:
+        if self._closing:
+            return  # late events from the stopped worker
         self.file_model.refresh_file(file_id)
         shown = self.detail.file
         if shown is not None and shown.id == file_id and not self.detail.is_dirty():
@@ -474,6 +478,8 @@ class MainWindow(QMainWindow):
         self._snapshot_timer.start()
 
     def _on_idle(self) -> None:
+        if self._closing:
+            return  # late events from the stopped worker
         if not self.worker.is_paused():
             self.queue_panel.set_state("Idle" if self._embedding_model is None else "Models ready")
         else:
@@ -503,6 +509,8 @@ class MainWindow(QMainWindow):
 
     def refresh_side_panels(self) -> None:
         """Reload the sidebar counts and the queue off the GUI thread."""
+        if self._closing:
+            return  # late events from the stopped worker
         self.runner.run(lambda: background.load_snapshot(self.db_path), self._on_snapshot)
 
     def _on_snapshot(self, snap: object) -> None:
@@ -568,6 +576,7 @@ class MainWindow(QMainWindow):
         self.playback.stop()
         self._scan_cancel.set()
         self.worker.request_stop()
+        self.worker.blockSignals(True)  # nothing it says now should reach a closing window
         self.shutdownRequested.emit()
         self.worker_thread.wait()
         self.runner.pool.waitForDone(5000)

@@ -51,7 +51,7 @@ class PlaybackController(QObject):
     def __init__(
         self,
         parent: QObject | None = None,
-        load_backend: Callable[[], ModuleType] = _import_sounddevice,
+        load_backend: Callable[[], ModuleType] | None = None,
     ) -> None:
         super().__init__(parent)
         self._load_backend = load_backend
@@ -86,7 +86,7 @@ class PlaybackController(QObject):
         """Start playing ``path``; returns False (and emits ``failed``) when it cannot."""
         self.stop()
         try:
-            sd = self._load_backend()
+            sd = (self._load_backend or _import_sounddevice)()
         except (ImportError, OSError) as exc:
             # sounddevice raises OSError when the PortAudio library itself is missing.
             log.info("sounddevice unavailable: %s", exc)

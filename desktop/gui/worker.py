@@ -171,10 +171,7 @@ class CaptionWorker(QObject):
             self._library.close()
             self._library = None
         self._captioner = None
-        thread = QThread.currentThread()
-        if thread is not self.thread() or thread is None:  # pragma: no cover - misuse guard
-            return
-        thread.quit()
+        self.thread().quit()
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -1,0 +1,104 @@
+"""GUI test helpers: a small real library on disk, a fake captioner, a window factory."""
+
+# ruff: noqa: E402 - the sys.path fix below must run before the project imports
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# pytest puts tests/ on sys.path, where tests/captioner (no __init__.py) would shadow the real
+# captioner package as a namespace package; the repository root must win.
+_ROOT = str(Path(__file__).resolve().parents[2])
+if sys.path[:1] != [_ROOT]:
+    sys.path.insert(0, _ROOT)
+
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from captioner.types import Caption, CaptionFailure, KeywordScore, Provenance
+from desktop.library import Library
+
+
+def write_tone(path: Path, seconds: float, freq: float, sample_rate: int = 16000) -> Path:
+    """Write a mono sine tone (same recipe as the root conftest's helper)."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    sf.write(str(path), (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), sample_rate)
+    return path
+
+
+#: (relative path, frequency Hz, seconds) of the sounds every GUI test library holds.
+SOUNDS = (
+    ("drums/kick_low.wav", 60.0, 0.5),
+    ("drums/snare_crack.wav", 900.0, 0.4),
+    ("fx/rise_long.wav", 300.0, 1.5),
+    ("fx/sub/alarm_beep.wav", 2000.0, 0.8),
+    ("tone_a440.wav", 440.0, 1.0),
+)
+
+
+class FakeCaptioner:
+    """Stands in for the Captioner where only signal flow is tested.
+
+    Its captions are derived from each file's real header (so different files get different
+    captions); a file whose name contains ``broken`` fails like an undecodable file would.
+    """
+
+    embedding_model_id = "fake-clap"
+    clap_ref = "fake-clap"
+    llm_ref = "fake-llm"
+    config: dict[str, object] = {}
+
+    def __init__(self) -> None:
+        self.captioned_paths: list[str] = []
+        self.before_each: Callable[[str], None] | None = None
+
+    def caption_many(
+        self, paths: Sequence[str], batch_size: int = 1
+    ) -> Iterator[Caption | CaptionFailure]:
+        for path in paths:
+            if self.before_each is not None:
+                self.before_each(path)
+            if "broken" in Path(path).name:
+                yield CaptionFailure(path, "audio could not be decoded", "AudioDecodeError")
+                continue
+            info = sf.info(path)
+            self.captioned_paths.append(path)
+            vector = np.zeros(8, dtype=np.float32)
+            vector[len(self.captioned_paths) % 8] = 1.0
+            yield Caption(
+                text=f"a sound of {info.duration:.1f} seconds at {info.samplerate} hz",
+                keywords=[KeywordScore("tone", 0.5)],
+                prompt="",
+                audio_embedding=vector,
+                provenance=Provenance("fake-clap", "fake-llm", {}, "pad"),
+                path=path,
+                duration_s=info.duration,
+            )
+
+    def embed_text(self, texts: Sequence[str]) -> np.ndarray:
+        return np.ones((len(texts), 8), dtype=np.float32) / np.sqrt(8)
+
+
+@pytest.fixture
+def sound_folder(tmp_path: Path) -> Path:
+    """A folder of short tones in subfolders."""
+    root = tmp_path / "sounds"
+    for rel, freq, seconds in SOUNDS:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_tone(path, seconds=seconds, freq=freq)
+    return root
+
+
+@pytest.fixture
+def library_db(tmp_path: Path, sound_folder: Path) -> Path:
+    """A scanned library database over :func:`sound_folder`, nothing captioned or queued."""
+    db = tmp_path / "library.db"
+    with Library.open(db) as library:
+        library.add_root(sound_folder)
+        library.scan()
+    return db

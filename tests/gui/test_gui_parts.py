@@ -1,0 +1,152 @@
+"""Widgets and helpers on their own: waveform overview and cache, playback, settings, tasks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PySide6.QtCore import QThreadPool
+
+from desktop.gui import playback
+from desktop.gui.detail import DetailPanel
+from desktop.gui.playback import NO_DEVICE_MESSAGE, PlaybackController
+from desktop.gui.settings import AppSettings
+from desktop.gui.tasks import TaskRunner
+from desktop.gui.waveform import WaveformCache, WaveformView, compute_overview
+
+WAIT_MS = 10_000
+
+
+def test_overview_holds_min_and_max_per_bucket(tmp_path: Path) -> None:
+    rate = 8000
+    data = np.zeros((rate * 2, 2), dtype=np.float32)
+    data[rate // 2 : rate, 0] = 0.8  # a loud block in the first quarter's second half
+    data[rate // 2 : rate, 1] = 0.4
+    data[rate + 100, :] = -0.5
+    path = tmp_path / "steps.wav"
+    sf.write(str(path), data, rate, subtype="FLOAT")
+    overview = compute_overview(path, buckets=4)
+    assert overview.shape == (4, 2)
+    np.testing.assert_allclose(overview[0], [0.0, 0.0])
+    np.testing.assert_allclose(overview[1], [0.6, 0.6], atol=1e-6)  # mono mix of 0.8 and 0.4
+    np.testing.assert_allclose(overview[2], [-0.5, 0.0], atol=1e-6)
+
+
+def test_overview_of_long_file_is_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "long.flac"
+    sf.write(str(path), np.random.default_rng(0).uniform(-1, 1, 300_001) * 0.5, 16000)
+    overview = compute_overview(path, buckets=800)
+    assert 790 <= len(overview) <= 800
+    assert overview[:, 0].min() >= -0.5 and overview[:, 1].max() <= 0.5
+
+
+def test_cache_reuses_disk_copy_and_notices_edits(tmp_path: Path) -> None:
+    path = tmp_path / "a.wav"
+    sf.write(str(path), np.full(4000, 0.25, dtype=np.float32), 8000, subtype="FLOAT")
+    cache = WaveformCache(tmp_path / "cache")
+    assert cache.peek(path) is None
+    first = cache.get(path)
+    assert cache.peek(path) is first
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 1
+    fresh = WaveformCache(tmp_path / "cache")  # a new session reads the disk copy
+    np.testing.assert_array_equal(fresh.get(path), first)
+    sf.write(str(path), np.full(4000, -0.75, dtype=np.float32), 8000, subtype="FLOAT")
+    assert fresh.get(path)[:, 0].min() == pytest.approx(-0.75)
+
+
+def test_unreadable_file_raises_and_view_shows_message(qtbot, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    with pytest.raises((RuntimeError, OSError)):
+        compute_overview(bad)
+    view = WaveformView()
+    qtbot.addWidget(view)
+    view.resize(300, 100)
+    view.set_overview(None, "Cannot read audio")
+    assert not view.grab().isNull()
+    view.set_overview(np.array([[-0.5, 0.5]] * 50, dtype=np.float32))
+    view.set_playhead(0.5)
+    image = view.grab().toImage()
+    # The filled shape reaches above and below the centre line.
+    centre_column = [image.pixelColor(150, y).red() for y in range(10, 90)]
+    assert max(centre_column) > 150
+
+
+class _NoPortAudio:
+    def __getattr__(self, name: str):
+        raise AssertionError("must not be used")
+
+
+def test_playback_without_portaudio_or_device_says_so(qtbot, tone: Path) -> None:
+    def no_library():
+        raise OSError("PortAudio library not found")
+
+    player = PlaybackController(load_backend=no_library)
+    with qtbot.waitSignal(player.failed, timeout=WAIT_MS) as blocker:
+        assert player.play(tone) is False
+    assert blocker.args[0].startswith(NO_DEVICE_MESSAGE)
+    assert not player.is_playing()
+
+
+def test_playback_on_this_machine_never_crashes(qtbot, tone: Path) -> None:
+    """Real sounddevice: plays where there is a device, else reports the plain message."""
+    messages: list[str] = []
+    player = PlaybackController()
+    player.failed.connect(messages.append)
+    ok = player.play(tone)
+    if ok:
+        assert player.is_playing()
+        with qtbot.waitSignal(player.stopped, timeout=WAIT_MS):
+            player.toggle(tone)
+    else:
+        assert messages and messages[0].startswith(NO_DEVICE_MESSAGE)
+
+
+def test_playback_of_unreadable_file_names_it(qtbot, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(playback, "_import_sounddevice", lambda: _NoPortAudio())
+    bad = tmp_path / "junk.wav"
+    bad.write_bytes(b"junk")
+    player = PlaybackController()
+    with qtbot.waitSignal(player.failed, timeout=WAIT_MS) as blocker:
+        player.play(bad)
+    assert "junk.wav" in blocker.args[0]
+
+
+def test_settings_round_trip_and_bad_file_is_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    settings = AppSettings(clap="/models/clap", preset="paper", overrides={"beta": 0.4})
+    settings.save(path)
+    assert AppSettings.load(path) == settings
+    path.write_text(json.dumps({"batch_size": "many"}))
+    assert AppSettings.load(path) == AppSettings()
+    assert (tmp_path / "settings.json.bad").is_file()
+    assert AppSettings.load(tmp_path / "absent.json") == AppSettings()
+
+
+def test_task_runner_delivers_results_and_errors_on_the_gui_thread(qtbot) -> None:
+    from PySide6.QtCore import QThread
+
+    runner = TaskRunner(QThreadPool())
+    gui_thread = QThread.currentThread()
+    results: list[object] = []
+
+    def record(value: object) -> None:
+        results.append((value, QThread.currentThread() == gui_thread))
+
+    runner.run(lambda: 6 * 7, record)
+    runner.run(lambda: 1 / 0, None, record)
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=WAIT_MS)
+    values = dict((type(v).__name__, on_gui) for v, on_gui in results)
+    assert values == {"int": True, "ZeroDivisionError": True}
+    assert runner.pending == 0
+
+
+def test_detail_panel_accept_needs_an_edit(qtbot) -> None:
+    panel = DetailPanel()
+    qtbot.addWidget(panel)
+    assert not panel.accept_button.isEnabled()
+    panel.keywords_edit.setText("Rain, rain , roof,,")
+    assert panel.keywords() == ["Rain", "roof"]

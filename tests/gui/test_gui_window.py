@@ -1,0 +1,187 @@
+"""The main window end to end: drop, search, edit, export, playback, close and resume."""
+
+from __future__ import annotations
+
+import csv
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtTest import QAbstractItemModelTester
+
+from desktop.gui import playback
+from desktop.gui.main_window import MainWindow
+from desktop.gui.settings import AppSettings
+from desktop.library import Library
+
+from .conftest import SOUNDS, FakeCaptioner, write_tone
+
+WAIT_MS = 10_000
+Mode = QAbstractItemModelTester.FailureReportingMode
+
+
+@pytest.fixture
+def fake() -> FakeCaptioner:
+    return FakeCaptioner()
+
+
+@pytest.fixture
+def window(qtbot, library_db: Path, fake: FakeCaptioner) -> MainWindow:
+    win = MainWindow(library_db, AppSettings(), lambda _s: fake, autostart=False)
+    qtbot.addWidget(win)  # closed at teardown, which stops the worker thread
+    QAbstractItemModelTester(win.file_model, Mode.Fatal)
+    QAbstractItemModelTester(win.folder_model, Mode.Fatal)
+    QAbstractItemModelTester(win.queue_model, Mode.Fatal)
+    win.show()
+    qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT_MS)
+    return win
+
+
+def _counts(db: Path):
+    with Library.open(db) as library:
+        return library.queue_counts()
+
+
+def _shown_names(win: MainWindow) -> list[str]:
+    model = win.file_model
+    return [model.index(r, 0).data() for r in range(model.rowCount())]
+
+
+def _drop(win: MainWindow, paths: list[Path]) -> QDropEvent:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(
+        QPointF(20, 20),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    win.dropEvent(event)
+    return event
+
+
+def test_drop_adds_and_queues_files(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    window.set_paused(True)  # keep the dropped files in the queue to look at them
+    new = tmp_path / "new pack"
+    new.mkdir()
+    dropped = [write_tone(new / f"hit_{i}.wav", 0.3, 200.0 + i * 50) for i in range(3)]
+    event = _drop(window, [new])
+    assert event.isAccepted()
+    qtbot.waitUntil(lambda: _counts(window.db_path).queued == 3, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.file_model.rowCount() == len(SOUNDS) + 3, timeout=WAIT_MS)
+    assert {p.name for p in dropped} <= set(_shown_names(window))
+    qtbot.waitUntil(lambda: window.queue_model.rowCount() == 3, timeout=WAIT_MS)
+
+
+def test_worker_captions_and_table_updates(qtbot, window: MainWindow, fake) -> None:
+    row = window.file_model.row_at(0)
+    assert row is not None and row.caption is None
+    window.table.selectRow(0)
+    with qtbot.waitSignal(window.worker.idle, timeout=WAIT_MS):
+        window.caption_uncaptioned()
+    qtbot.waitUntil(
+        lambda: window.file_model.index(0, 1).data().startswith("a sound of"), timeout=WAIT_MS
+    )
+    assert len(fake.captioned_paths) == len(SOUNDS)
+    assert window.detail.caption_edit.toPlainText().startswith("a sound of")
+    assert "AI caption" in window.detail.provenance.text()
+
+
+def test_search_filters_the_table(qtbot, window: MainWindow) -> None:
+    window.search.edit.setText("snare")
+    qtbot.waitUntil(lambda: _shown_names(window) == ["snare_crack.wav"], timeout=WAIT_MS)
+    window.search.edit.setText("")
+    qtbot.waitUntil(lambda: window.file_model.rowCount() == len(SOUNDS), timeout=WAIT_MS)
+    window.search.format.setCurrentIndex(window.search.format.findData("flac"))
+    assert window.file_model.rowCount() == 0
+
+
+def test_edited_caption_persists_and_survives_the_next_batch(qtbot, window: MainWindow) -> None:
+    window.table.selectRow(1)
+    file = window.detail.file
+    assert file is not None
+    window.detail.caption_edit.setPlainText("a snappy snare drum hit")
+    window.detail.keywords_edit.setText("snare, drum, hit")
+    assert window.detail.accept_button.isEnabled()
+    window.detail.accept_button.click()
+    with Library.open(window.db_path) as library:
+        record = library.current_caption(file.id)
+        assert (record.text, record.source) == ("a snappy snare drum hit", "user")
+        library.enqueue("all")  # the next batch: a user caption is skipped
+        library.enqueue([file.id])
+    with qtbot.waitSignal(window.worker.idle, timeout=WAIT_MS):
+        window.start_captioning()
+    with Library.open(window.db_path) as library:
+        record = library.current_caption(file.id)
+        assert record.text == "a snappy snare drum hit"
+        assert [k for k, _ in record.keywords] == ["snare", "drum", "hit"]
+    assert window.file_model.index(1, 1).data() == "a snappy snare drum hit"
+    assert "Written by you" in window.detail.provenance.text()
+
+
+def test_export_writes_the_rows_shown(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    window.search.edit.setText("drums")
+    window.search.edit.returnPressed.emit()
+    shown = _shown_names(window)
+    assert 0 < len(shown) < len(SOUNDS)
+    out = tmp_path / "out.csv"
+    window.menu.export("search", out)
+    qtbot.waitUntil(out.is_file, timeout=WAIT_MS)
+    with out.open(encoding="utf-8", newline="") as f:
+        names = [r["Filename"] for r in csv.DictReader(f)]
+    assert names == shown
+    window.table.selectRow(0)
+    selection = tmp_path / "sel.csv"
+    window.menu.export("selection", selection)
+    qtbot.waitUntil(selection.is_file, timeout=WAIT_MS)
+    with selection.open(encoding="utf-8", newline="") as f:
+        assert [r["Filename"] for r in csv.DictReader(f)] == [shown[0]]
+
+
+class _NoDevice:
+    class PortAudioError(Exception):
+        pass
+
+    def OutputStream(self, **_kwargs):
+        raise self.PortAudioError("Error querying device -1")
+
+
+def test_space_with_no_audio_device_shows_a_message(qtbot, window: MainWindow, monkeypatch) -> None:
+    monkeypatch.setattr(playback, "_import_sounddevice", lambda: _NoDevice())
+    window.table.setFocus()
+    window.table.selectRow(0)
+    qtbot.keyClick(window.table, Qt.Key.Key_Space)
+    assert window.last_message == playback.NO_DEVICE_MESSAGE
+    assert window.statusBar().currentMessage() == playback.NO_DEVICE_MESSAGE
+    assert not window.playback.is_playing()
+
+
+def test_closing_mid_run_stops_cleanly_and_the_queue_resumes(qtbot, library_db: Path) -> None:
+    started, release = threading.Event(), threading.Event()
+    fake = FakeCaptioner()
+
+    def hold_first(_path: str) -> None:
+        if not started.is_set():
+            started.set()
+            release.wait(WAIT_MS / 1000)
+
+    fake.before_each = hold_first
+    win = MainWindow(library_db, AppSettings(), lambda _s: fake, autostart=False)
+    win.caption_uncaptioned()
+    qtbot.waitUntil(started.is_set, timeout=WAIT_MS)
+    # Let the held file finish only once close() is waiting for the worker.
+    threading.Timer(0.2, release.set).start()
+    win.close()
+    assert not win.worker_thread.isRunning()
+    counts = _counts(library_db)
+    assert counts.running == 0
+    assert counts.done + counts.queued == len(SOUNDS) and counts.queued >= 1
+
+    again = MainWindow(library_db, AppSettings(), lambda _s: FakeCaptioner(), autostart=False)
+    qtbot.addWidget(again)
+    with qtbot.waitSignal(again.worker.idle, timeout=WAIT_MS):
+        again.workRequested.emit()
+    assert _counts(library_db).done == len(SOUNDS)
