@@ -1,0 +1,58 @@
+"""Fixtures: a tiny BERT tokenizer and synthetic WavCaps checkpoints (official key names)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+# tests/ is on sys.path, where tests/captioner (no __init__) would shadow the real package as a
+# namespace portion; a regular package later on the path wins, so put the repository root there.
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:
+    sys.path.append(_ROOT)
+
+from wavcaps.synthetic import (  # noqa: E402
+    build_bert_tokenizer,
+    official_state,
+    scaled,
+    write_checkpoint,
+)
+
+_EXTRA_WORDS = [
+    "a dog barks and a man speaks",
+    "rain falls on a roof while thunder rumbles in the distance",
+    "birds chirp in the background as wind blows",
+    "a car engine idles then accelerates and passes by",
+]
+
+
+@pytest.fixture(scope="session")
+def bert_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lower-casing WordPiece tokenizer folder trained on the AudioSet keywords."""
+    from captioner.vocabulary import load_vocabulary
+
+    words = list(load_vocabulary(None).keywords) + _EXTRA_WORDS * 5
+    return build_bert_tokenizer(tmp_path_factory.mktemp("bert-tokenizer"), words)
+
+
+@pytest.fixture(scope="session")
+def tokenizer_size(bert_tokenizer: Path) -> int:
+    from transformers import AutoTokenizer
+
+    return len(AutoTokenizer.from_pretrained(str(bert_tokenizer)))
+
+
+@pytest.fixture(scope="session")
+def scaled_state(tokenizer_size: int) -> dict[str, torch.Tensor]:
+    """A small checkpoint state dict: official names, smaller widths, same front end."""
+    return official_state(scaled(tokenizer_size), seed=3)
+
+
+@pytest.fixture(scope="session")
+def scaled_checkpoint(
+    tmp_path_factory: pytest.TempPathFactory, scaled_state: dict[str, torch.Tensor]
+) -> Path:
+    return write_checkpoint(tmp_path_factory.mktemp("ckpt") / "HTSAT-BERT-small.pt", scaled_state)

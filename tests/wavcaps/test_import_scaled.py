@@ -1,0 +1,200 @@
+"""Import errors and model behaviour, on a small checkpoint with the official key names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import captioner.models
+from captioner.backends import load_audio_text_model
+from captioner.errors import ModelLoadError, ModelNotFoundError
+from captioner.wavcaps import (
+    MARKER,
+    WavCapsBackend,
+    WavCapsImportError,
+    convert_state_dict,
+    import_checkpoint,
+    load_wavcaps,
+)
+from wavcaps.synthetic import A, T, write_checkpoint
+
+
+class NotATensor:
+    """Anything a weights-only unpickler must refuse to build."""
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (print, ("this must never run",))
+
+
+@pytest.fixture(scope="module")
+def small_model_dir(
+    tmp_path_factory: pytest.TempPathFactory, scaled_checkpoint: Path, bert_tokenizer: Path
+) -> Path:
+    out = tmp_path_factory.mktemp("small") / "wavcaps"
+    return import_checkpoint(scaled_checkpoint, out, tokenizer_dir=bert_tokenizer)
+
+
+@pytest.fixture(scope="module")
+def small_model(small_model_dir: Path) -> WavCapsBackend:
+    return load_wavcaps(small_model_dir, device="cpu", dtype=torch.float32)
+
+
+def test_unmapped_tensors_are_named(scaled_state: dict[str, torch.Tensor]) -> None:
+    state = dict(scaled_state)
+    state[A + "extra_layer.weight"] = torch.zeros(3)
+    state[T + "encoder.layer.7.attention.self.query.weight"] = torch.zeros(3)
+    state["logit_scale"] = torch.zeros(())
+    with pytest.raises(WavCapsImportError) as err:
+        convert_state_dict(state)
+    msg = str(err.value)
+    assert "3 unmapped" in msg
+    for name in (
+        "extra_layer.weight",
+        "encoder.layer.7.attention.self.query.weight",
+        "logit_scale",
+    ):
+        assert name in msg
+
+
+def test_missing_tensors_are_named(scaled_state: dict[str, torch.Tensor]) -> None:
+    state = dict(scaled_state)
+    del state[A + "layers.1.blocks.0.mlp.fc2.bias"]
+    del state[T + "encoder.layer.1.output.LayerNorm.weight"]
+    with pytest.raises(WavCapsImportError) as err:
+        convert_state_dict(state)
+    msg = str(err.value)
+    assert "2 missing" in msg
+    assert "audio_encoder.layers.1.blocks.0.output.dense.bias" in msg
+    assert "text_encoder.encoder.layer.1.output.LayerNorm.weight" in msg
+
+
+def test_wrong_shapes_are_named(scaled_state: dict[str, torch.Tensor]) -> None:
+    state = dict(scaled_state)
+    state["text_proj.0.weight"] = torch.zeros(1024, 7)
+    with pytest.raises(WavCapsImportError, match=r"text_proj\.0\.weight: shape \(1024, 7\)"):
+        convert_state_dict(state)
+
+
+def test_a_different_front_end_is_refused(scaled_state: dict[str, torch.Tensor]) -> None:
+    state = dict(scaled_state)
+    key = A + "audio_feats_extractor.log_trans.melW"
+    state[key] = state[key] * 1.01  # e.g. another mel normalisation
+    with pytest.raises(WavCapsImportError, match="melW: differs from Earmark's front end"):
+        convert_state_dict(state)
+
+
+def test_a_checkpoint_without_htsat_is_refused(scaled_state: dict[str, torch.Tensor]) -> None:
+    state = {k: v for k, v in scaled_state.items() if "patch_embed" not in k}
+    with pytest.raises(WavCapsImportError, match="not a WavCaps HTSAT-BERT checkpoint"):
+        convert_state_dict(state)
+
+
+def test_bad_files_lose_nothing(
+    tmp_path: Path, scaled_state: dict[str, torch.Tensor], scaled_checkpoint: Path
+) -> None:
+    out = tmp_path / "out"
+    torch.save({"state_dict": scaled_state}, tmp_path / "lightning.ckpt")
+    with pytest.raises(WavCapsImportError, match="under the key 'model'"):
+        import_checkpoint(tmp_path / "lightning.ckpt", out)
+    torch.save({"model": scaled_state, "extra": NotATensor()}, tmp_path / "unsafe.pt")
+    with pytest.raises(WavCapsImportError, match="cannot read checkpoint"):
+        import_checkpoint(tmp_path / "unsafe.pt", out)
+    with pytest.raises(WavCapsImportError, match="not found"):
+        import_checkpoint(tmp_path / "nope.pt", out)
+    with pytest.raises(WavCapsImportError, match="cannot load a tokenizer"):
+        import_checkpoint(scaled_checkpoint, out, tokenizer_dir=tmp_path / "no-tokenizer")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lightning.ckpt", "unsafe.pt"]
+    # An existing, non-empty folder is never touched.
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(WavCapsImportError, match="not an empty folder"):
+        import_checkpoint(scaled_checkpoint, out)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_batching_and_zero_padding(small_model: WavCapsBackend) -> None:
+    gen = torch.Generator().manual_seed(5)
+    a = torch.randn(320000, generator=gen) * 0.1
+    b = torch.randn(96000, generator=gen) * 0.1  # a 3 s clip
+    padded_b = torch.nn.functional.pad(b, (0, 320000 - b.numel()))
+    batch = small_model.embed_audio(torch.stack([a, padded_b]))
+    assert batch.shape == (2, 1024)
+    torch.testing.assert_close(batch.norm(dim=-1), torch.ones(2))
+    assert not torch.allclose(batch[0], batch[1], atol=1e-3)
+    # A short clip is zero-padded to 10 s, and batching does not change an embedding.
+    torch.testing.assert_close(small_model.embed_audio(b[None]), batch[1:], atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="the model takes 320000"):
+        small_model.embed_audio(torch.zeros(1, 320001))
+
+
+def test_text_is_truncated_at_30_word_pieces(small_model: WavCapsBackend) -> None:
+    long = " ".join(["dog barks loudly"] * 40)
+    enc = small_model.tokenizer([long], truncation=True, max_length=small_model.max_text_tokens)
+    assert len(enc["input_ids"][0]) == 30
+    torch.testing.assert_close(
+        small_model.embed_text([long]), small_model.embed_text([long + " and a car passes"])
+    )
+    short = small_model.embed_text(["a dog barks", long])
+    torch.testing.assert_close(
+        short[:1], small_model.embed_text(["a dog barks"]), atol=1e-5, rtol=0
+    )
+    assert small_model.embed_text([]).shape == (0, 1024)
+
+
+def test_dispatch_loads_it_like_any_clap(small_model_dir: Path) -> None:
+    model = load_audio_text_model(str(small_model_dir), device="cpu", dtype=torch.float32)
+    assert isinstance(model, WavCapsBackend)
+    assert model.fingerprint.startswith(str(small_model_dir))
+
+
+def test_missing_tokenizer_says_how_to_fix(
+    tmp_path: Path,
+    scaled_checkpoint: Path,
+    bert_tokenizer: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = import_checkpoint(scaled_checkpoint, tmp_path / "no-tok")
+
+    def not_here(ref: str, **_: object) -> Path:
+        raise ModelNotFoundError(f"model {ref} is not on this computer")
+
+    monkeypatch.setattr(captioner.models, "resolve", not_here)
+    with pytest.raises(ModelLoadError, match="bert-base-uncased"):
+        load_wavcaps(out, device="cpu", dtype=torch.float32)
+    # With bert-base-uncased in the HF cache, that tokenizer is used.
+    monkeypatch.setattr(captioner.models, "resolve", lambda ref, **_: bert_tokenizer)
+    model = load_wavcaps(out, device="cpu", dtype=torch.float32)
+    assert model.embed_text(["a dog barks"]).shape == (1, 1024)
+
+
+def test_broken_folders_give_clear_errors(tmp_path: Path, small_model_dir: Path) -> None:
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(small_model_dir, broken)
+    (broken / "model.safetensors").unlink()
+    with pytest.raises(ModelLoadError, match=r"model\.safetensors is missing"):
+        load_wavcaps(broken, device="cpu", dtype=torch.float32)
+    shutil.copy(small_model_dir / "model.safetensors", broken / "model.safetensors")
+    marker = json.loads((broken / MARKER).read_text())
+    marker["config"]["embed_dim"] = 16  # weights no longer fit
+    (broken / MARKER).write_text(json.dumps(marker))
+    with pytest.raises(ModelLoadError, match="weights do not fit"):
+        load_wavcaps(broken, device="cpu", dtype=torch.float32)
+    (broken / MARKER).write_text("{not json")
+    with pytest.raises(ModelLoadError, match="unreadable"):
+        load_wavcaps(broken, device="cpu", dtype=torch.float32)
+
+
+def test_checkpoint_saved_from_dataparallel_imports(
+    tmp_path: Path, scaled_state: dict[str, torch.Tensor]
+) -> None:
+    wrapped = {"module." + k: v for k, v in scaled_state.items()}
+    tensors, report = convert_state_dict(wrapped)
+    assert len(report.mapped) + len(report.checked) + len(report.ignored) == len(scaled_state)
+    assert "audio_proj.0.weight" in tensors
+    ckpt = write_checkpoint(tmp_path / "dp.pt", wrapped)
+    assert (import_checkpoint(ckpt, tmp_path / "dp") / "model.safetensors").is_file()
