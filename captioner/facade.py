@@ -174,6 +174,12 @@ class Captioner:
         llm_path = resolve(llm, cache_dir=hf_cache)  # fail fast before the slow loads
         audio_model = load_audio_text_model(clap, device=dev, dtype=dt, cache_dir=hf_cache)
         lm = CausalLM.load(llm_path, ref=llm, device=dev, dtype=dt)
+        if cfg.text_int8:
+            quantize = getattr(audio_model, "quantize_text_int8", None)
+            if dev.type != "cpu" or quantize is None:
+                log.warning("text_int8 ignored: only for transformers CLAP models on CPU")
+            else:
+                quantize()
         vocab = vocabulary if isinstance(vocabulary, Vocabulary) else load_vocabulary(vocabulary)
         model_key = getattr(audio_model, "fingerprint", audio_model.model_id)
         keyword_emb = cached_keyword_embeddings(

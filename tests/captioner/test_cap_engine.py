@@ -214,3 +214,26 @@ def test_five_token_tokenizer_is_refused(cap: Captioner) -> None:
 
     with pytest.raises(ModelLoadError, match="only 5 tokens"):
         ClapBackend(backend.model, Stub(), backend.extractor, model_id="x", fingerprint="y")
+
+
+def test_sdpa_text_attention_matches_eager(tiny_models: Path) -> None:
+    backend = load_audio_text_model(str(tiny_models / "clap"), device="cpu", dtype=torch.float32)
+    assert isinstance(backend, ClapBackend)
+    texts = ["a dog", "rain falls on a roof while thunder rumbles", "x"]
+    eager = backend.embed_text(texts)
+    backend.model.config.text_config._attn_implementation = "sdpa"  # what GPU loads use
+    assert torch.allclose(eager, backend.embed_text(texts), atol=1e-5)
+
+
+def test_int8_text_encoder_is_an_opt_in_cpu_mode(tiny_models: Path, tone: Path) -> None:
+    cfg = CaptionerConfig.preset("paper").with_overrides({"text_int8": "true"})
+    fast = Captioner.load(
+        cfg, clap=str(tiny_models / "clap"), llm=str(tiny_models / "llm"), device="cpu"
+    )
+    backend = fast.audio_model
+    assert isinstance(backend, ClapBackend) and backend.fingerprint.endswith("|text-int8")
+    exact = load_audio_text_model(str(tiny_models / "clap"), device="cpu", dtype=torch.float32)
+    a = fast.embed_text(["a dog barks"])[0]
+    b = exact.embed_text(["a dog barks"])[0].numpy()
+    assert float(a @ b) > 0.9  # close, not identical: that is why it is opt-in
+    assert fast.caption(tone).text
