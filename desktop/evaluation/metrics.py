@@ -29,6 +29,7 @@ __all__ = [
     "compute_metrics",
     "default_metrics_cache",
     "is_unavailable",
+    "java_major_version",
 ]
 
 METRIC_NAMES = (
@@ -178,6 +179,24 @@ def compute_metrics(
     return MetricScores(scores, tokenizer.label, tokenizer.detail, len(cands), notes)
 
 
+def java_major_version(java: str) -> int | None:
+    """Major version of a Java executable (8 for "1.8.0_392", 17 for "17.0.15"), or None."""
+    import re
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            [java, "-version"], capture_output=True, check=False, timeout=30, text=True
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', proc.stderr + proc.stdout)
+    if match is None:
+        return None
+    first, second = int(match.group(1)), int(match.group(2) or 0)
+    return second if first == 1 else first
+
+
 def _java_metric(
     name: str, cands: list[str], refs: list[list[str]], cache: Path, java: str | None
 ) -> Score:
@@ -196,6 +215,13 @@ def _java_metric(
             f"unavailable: {name.upper()} jar not found at {jar}; run `aac-metrics-download` "
             f"on a computer with internet and copy {cache / 'aac-metrics'} here "
             "(or set AAC_METRICS_CACHE_PATH)"
+        )
+    major = java_major_version(java_exe)
+    if major is not None and not 8 <= major <= 13:
+        # aac-metrics 0.5.4 refuses other versions itself; say it plainly, with the fix.
+        return (
+            f"unavailable: aac-metrics runs {name.upper()} only with Java 8-13, found Java "
+            f"{major} at {java_exe}; pass --java with a Java 8-13 executable"
         )
     try:
         if name == "meteor":

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 from _eval_helpers import REFERENCES
 
-from desktop.evaluation.metrics import METRIC_NAMES, compute_metrics, is_unavailable
+from desktop.evaluation.metrics import (
+    METRIC_NAMES,
+    compute_metrics,
+    is_unavailable,
+    java_major_version,
+)
 from desktop.evaluation.ptb import choose_tokenizer, python_ptb_tokenize, stanford_jar_path
 
 # Ten clips, five references each: the four of the fixtures plus six more.
@@ -152,3 +157,18 @@ def test_broken_java_tools_become_unavailable(tmp_path: Path) -> None:
     assert result.tokenizer == "python-ptb-fallback"  # Stanford failed: fell back, said so
     assert "failed" in result.tokenizer_detail
     assert result.scores["BLEU_1"] == pytest.approx(1.0)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="uses a shell script as a stand-in for java")
+def test_unsupported_java_version_is_named(tmp_path: Path) -> None:
+    for rel in ("meteor/meteor-1.5.jar", "spice/spice-1.0.jar"):
+        path = tmp_path / "aac-metrics" / rel
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"")
+    java = _fake_java(tmp_path, "echo 'openjdk version \"17.0.15\" 2025-04-15' >&2")
+    scores = compute_metrics(
+        ["a dog barks", "rain falls"], [["a dog"], ["rain"]], cache_dir=tmp_path, java=java
+    ).scores
+    for name in ("METEOR", "SPICE"):
+        assert "only with Java 8-13, found Java 17" in str(scores[name]), scores[name]
+    assert java_major_version(_fake_java(tmp_path, "echo 'java version \"1.8.0_392\"' >&2")) == 8
