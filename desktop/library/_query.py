@@ -23,12 +23,19 @@ from desktop.library.types import (
     TextEmbedder,
 )
 
-__all__ = ["QueryMixin", "fts_query"]
+__all__ = ["RANK_LIMIT", "QueryMixin", "fts_query"]
 
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _RANKED_CACHE_SIZE = 8
+#: Column weights (name, folder, caption, keywords) of the relevance score.
+_BM25 = "bm25(files_fts, 2.0, 1.0, 3.0, 2.0)"
+#: One-word searches with more hits than this are listed newest first instead of by
+#: relevance (the limit shrinks with the square of the number of words).
+RANK_LIMIT = 5000
+#: Up to this many hidden (missing) files, search counts subtract them instead of joining.
+_HIDDEN_SUBTRACT_MAX = 20000
 
 
 def fts_query(text: str) -> str | None:
@@ -52,6 +59,7 @@ class QueryMixin(LibraryBase):
     _ranked_cache: OrderedDict[Any, list[tuple[int, float]]]
     # (query, end offset, last sort value, last id) of the last page, for keyset paging.
     _last_page: tuple[FileQuery, int, Any, int] | None = None
+    _fts_count_cache: tuple[Any, int] | None = None
 
     def set_text_embedder(self, embed: TextEmbedder | None, model_id: str | None) -> None:
         """Set the function that embeds search text for semantic and hybrid queries.
@@ -74,11 +82,19 @@ class QueryMixin(LibraryBase):
             return len(self._ranked(q))
         match = _match(q)
         if match is not None:
-            sql = (
-                "SELECT count(*) FROM files_fts JOIN files f ON f.id = files_fts.rowid "
-                f"WHERE files_fts MATCH ? AND {where}"
-            )
-            return int(self._fts(sql, [match, *params]).fetchone()[0])
+            return self._fts_count(q, match)
+        if _only_status_filter(q):
+            # count(*) over the smallest index, minus the few hidden rows: ~2x faster at 1M.
+            total = int(self._conn.execute("SELECT count(*) FROM files").fetchone()[0])
+            hidden = [s for s in ("ok", "error", "missing") if s not in q.statuses]
+            if hidden:
+                marks = ",".join("?" * len(hidden))
+                total -= int(
+                    self._conn.execute(
+                        f"SELECT count(*) FROM files WHERE status IN ({marks})", hidden
+                    ).fetchone()[0]
+                )
+            return total
         return int(
             self._conn.execute(f"SELECT count(*) FROM files f WHERE {where}", params).fetchone()[0]
         )
@@ -104,12 +120,9 @@ class QueryMixin(LibraryBase):
         where, params = _where(q)
         match = _match(q)
         if match is not None:
-            if q.sort == "rank":
-                order = "files_fts.rank DESC, f.id DESC" if q.descending else "files_fts.rank, f.id"
-            else:
-                order = _order(q)
+            order = self._fts_order(q, match)
             sql = (
-                f"SELECT {FILE_COLUMNS}, -files_fts.rank FROM files_fts "
+                f"SELECT {FILE_COLUMNS}, -{_BM25} AS score FROM files_fts "
                 "JOIN files f ON f.id = files_fts.rowid "
                 f"WHERE files_fts MATCH ? AND {where} ORDER BY {order} LIMIT ? OFFSET ?"
             )
@@ -145,22 +158,22 @@ class QueryMixin(LibraryBase):
         where, params = _where(q)
         match = _match(q)
         if match is not None:
-            order = "files_fts.rank, f.id" if q.sort == "rank" else _order(q)
-            if q.sort == "rank" and q.descending:
-                order = "files_fts.rank DESC, f.id DESC"
+            order = self._fts_order(q, match)
             cur = self._fts(
-                f"SELECT {FILE_COLUMNS} FROM files_fts JOIN files f ON f.id = files_fts.rowid "
+                f"SELECT {FILE_COLUMNS}, -{_BM25} AS score FROM files_fts "
+                "JOIN files f ON f.id = files_fts.rowid "
                 f"WHERE files_fts MATCH ? AND {where} ORDER BY {order}",
                 [match, *params],
             )
         else:
             cur = self._conn.execute(
-                f"SELECT {FILE_COLUMNS} FROM files f WHERE {where} ORDER BY {_order(q)}", params
+                f"SELECT {FILE_COLUMNS}, NULL FROM files f WHERE {where} ORDER BY {_order(q)}",
+                params,
             )
         try:
             while rows := cur.fetchmany(batch):
                 for row in rows:
-                    yield file_row(row)
+                    yield file_row(row[:-1], row[-1])
         finally:
             cur.close()
 
@@ -231,6 +244,72 @@ class QueryMixin(LibraryBase):
         return hits[:limit]
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _fts_count(self, q: FileQuery, match: str) -> int:
+        """Files matching an FTS query and the filters (the last answer is cached)."""
+        key: tuple[Any, ...] = (
+            q.text,
+            q.mode,
+            dataclasses.replace(q, text="", sort="rank", descending=False),
+            self._conn.execute("PRAGMA data_version").fetchone()[0],
+            self._conn.total_changes,
+        )
+        if self._fts_count_cache is not None and self._fts_count_cache[0] == key:
+            return self._fts_count_cache[1]
+        count = self._fts_count_uncached(q, match)
+        self._fts_count_cache = (key, count)
+        return count
+
+    def _fts_count_uncached(self, q: FileQuery, match: str) -> int:
+        if _only_status_filter(q):
+            # Counting in the FTS index alone is ~50x faster than joining every match with
+            # files; then take away the (usually few) matches with a hidden status.
+            total = int(
+                self._fts(
+                    "SELECT count(*) FROM files_fts WHERE files_fts MATCH ?", [match]
+                ).fetchone()[0]
+            )
+            hidden = [s for s in ("ok", "error", "missing") if s not in q.statuses]
+            if not hidden or total == 0:
+                return total
+            marks = ",".join("?" * len(hidden))
+            hidden_ids = [
+                row[0]
+                for row in self._conn.execute(
+                    f"SELECT id FROM files WHERE status IN ({marks}) LIMIT ?",
+                    [*hidden, _HIDDEN_SUBTRACT_MAX + 1],
+                )
+            ]
+            if len(hidden_ids) <= _HIDDEN_SUBTRACT_MAX:
+                if not hidden_ids:
+                    return total
+                return total - int(
+                    self._conn.execute(
+                        "SELECT count(*) FROM files_fts WHERE files_fts MATCH ? "
+                        "AND rowid IN (SELECT value FROM json_each(?))",
+                        (match, json.dumps(hidden_ids)),
+                    ).fetchone()[0]
+                )
+        where, params = _where(q)
+        sql = (
+            "SELECT count(*) FROM files_fts JOIN files f ON f.id = files_fts.rowid "
+            f"WHERE files_fts MATCH ? AND {where}"
+        )
+        return int(self._fts(sql, [match, *params]).fetchone()[0])
+
+    def _fts_order(self, q: FileQuery, match: str) -> str:
+        """ORDER BY for an FTS search: bm25, unless there are too many hits to rank."""
+        if q.sort != "rank":
+            return _order(q)
+        direction = "DESC" if q.descending else "ASC"
+        # Scoring cost grows with the number of terms too (each has a position list).
+        terms = max(1, len(_WORD.findall(match)))
+        if self._fts_count(q, match) > RANK_LIMIT // terms**2:
+            # bm25 costs a few microseconds per hit; tens of thousands of hits (a common word,
+            # a short prefix while typing) would stall every keystroke. List them newest
+            # first instead; a narrower search gets ranked again.
+            return f"files_fts.rowid {'ASC' if q.descending else 'DESC'}"
+        return f"score {'ASC' if q.descending else 'DESC'}, f.id {direction}"
 
     def _fts(self, sql: str, params: list[Any]) -> sqlite3.Cursor:
         try:
@@ -361,6 +440,18 @@ class QueryMixin(LibraryBase):
             "SELECT model_id FROM embeddings GROUP BY model_id ORDER BY count(*) DESC LIMIT 1"
         ).fetchone()
         return None if row is None else str(row[0])
+
+
+def _only_status_filter(q: FileQuery) -> bool:
+    return (
+        q.root_id is None
+        and not q.folder
+        and not q.formats
+        and q.min_duration is None
+        and q.max_duration is None
+        and q.captioned is None
+        and not q.keyword
+    )
 
 
 def _is_ranked(q: FileQuery) -> bool:

@@ -224,3 +224,28 @@ def test_semantic_index_follows_new_and_replaced_embeddings(
     with Library.open(lib.path) as other:
         hits = other.search("church bell tolling", mode="semantic", embed_text=fake.embed_text)
         assert hits[0].file.id == dog_id
+
+
+def test_huge_result_sets_skip_ranking_and_counts_stay_exact(
+    captioned: Library, sound_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop.library import _query
+
+    lib = captioned
+    q = FileQuery(text="a")  # every caption starts with "a"
+    ranked = lib.list_files(q, 0, 100)
+    assert [r.score for r in ranked] == sorted((r.score for r in ranked), reverse=True)
+    monkeypatch.setattr(_query, "RANK_LIMIT", 2)
+    newest_first = lib.list_files(q, 0, 100)
+    assert [r.id for r in newest_first] == sorted((r.id for r in ranked), reverse=True)
+    # The fast count (FTS only, minus hidden files) agrees with a join after files vanish.
+    (sound_tree / "dog bark.wav").unlink()
+    (sound_tree / "rain on roof.flac").unlink()
+    lib.scan()
+    for text in ("a", "dog", "rain", "foley", "wav"):
+        q = FileQuery(text=text)
+        assert lib.count_files(q) == len(lib.list_files(q, 0, 1000)), text
+        everything = FileQuery(text=text, statuses=("ok", "error", "missing"))
+        assert lib.count_files(everything) == len(lib.list_files(everything, 0, 1000)), text
+    assert lib.count_files(FileQuery(text="dog")) == 0
+    assert lib.count_files() == len(lib.list_files(FileQuery(), 0, 1000))
