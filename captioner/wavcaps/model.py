@@ -104,7 +104,7 @@ class WavCapsModel(nn.Module):
         self.text_proj = _mlp(config.text_hidden_size, config.embed_size)
 
     def encode_audio(self, waveforms: torch.Tensor) -> torch.Tensor:
-        """Embed zero-padded mono windows ``(B, window_samples)`` -> ``(B, embed_size)``, unit norm.
+        """Embed zero-padded mono windows ``(B, window_samples)`` -> ``(B, embed_size)`` float32.
 
         Raises:
             ValueError: A window is longer than the model window.
@@ -121,11 +121,12 @@ class WavCapsModel(nn.Module):
         param = next(self.audio_proj.parameters())
         mel = self.front_end(waveforms.to(param.device))
         pooled = self.audio_encoder(input_features=mel.to(param.dtype)).pooler_output
-        return F.normalize(self.audio_proj(pooled), dim=-1)
+        # Normalise in float32: a float16 norm is off by ~1e-4, enough to skew cosine ranks.
+        return F.normalize(self.audio_proj(pooled).float(), dim=-1)
 
     def encode_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Embed token ids ``(N, L)`` -> ``(N, embed_size)``, unit norm (the ``[CLS]`` state)."""
+        """Embed token ids ``(N, L)`` -> ``(N, embed_size)`` float32, unit norm (``[CLS]`` state)."""
         hidden = self.text_encoder(
             input_ids=input_ids, attention_mask=attention_mask
         ).last_hidden_state
-        return F.normalize(self.text_proj(hidden[:, 0, :]), dim=-1)
+        return F.normalize(self.text_proj(hidden[:, 0, :]).float(), dim=-1)

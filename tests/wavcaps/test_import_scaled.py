@@ -198,3 +198,17 @@ def test_checkpoint_saved_from_dataparallel_imports(
     assert "audio_proj.0.weight" in tensors
     ckpt = write_checkpoint(tmp_path / "dp.pt", wrapped)
     assert (import_checkpoint(ckpt, tmp_path / "dp") / "model.safetensors").is_file()
+
+
+def test_half_precision_keeps_the_embedding(
+    small_model_dir: Path, small_model: WavCapsBackend
+) -> None:
+    half = load_wavcaps(small_model_dir, device="cpu", dtype=torch.float16)
+    assert half.dtype == torch.float16 and half.fingerprint != small_model.fingerprint
+    wave = torch.randn(1, 320000, generator=torch.Generator().manual_seed(9)) * 0.1
+    got, want = half.embed_audio(wave), small_model.embed_audio(wave)
+    assert got.dtype == torch.float32  # the protocol's promise, whatever the weights' precision
+    torch.testing.assert_close(got.norm(dim=-1), torch.ones(1))
+    assert float((got * want).sum()) > 0.99
+    text = half.embed_text(["a dog barks"])
+    assert float((text * small_model.embed_text(["a dog barks"])).sum()) > 0.99
