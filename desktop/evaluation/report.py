@@ -183,12 +183,26 @@ def render_sweep_markdown(keys: Sequence[str], rows: Sequence[Mapping[str, Any]]
         for row in rows
     ]
     lines = ["# Earmark sweep (scores x100)", "", *_table(header, body), ""]
+    best = _best(keys, rows)
+    if best:
+        lines += [best, ""]
     reasons = sorted(
         {f"{m}: {v}" for row in rows for m, v in row["metrics"].items() if is_unavailable(v)}
     )
     if reasons:
         lines += ["`n/a`:", "", *[f"- {r}" for r in reasons], ""]
     return "\n".join(lines)
+
+
+def _best(keys: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """Name the best grid point by SPIDEr, else CIDEr-D (the paper tuned on CIDEr/SPIDEr)."""
+    for metric in ("SPIDEr", "CIDEr-D"):
+        scored = [r for r in rows if isinstance(r["metrics"].get(metric), float)]
+        if scored:
+            top = max(scored, key=lambda r: float(r["metrics"][metric]))
+            where = ", ".join(f"{k}={top['settings'][k]}" for k in keys)
+            return f"Best by {metric}: **{where}** ({_cell(top['metrics'][metric])})."
+    return None
 
 
 def write_sweep(out: Path, keys: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> list[Path]:

@@ -96,14 +96,17 @@ class EvalOutcome:
 def run_identity(captioner: CaptionerLike) -> RunIdentity:
     """The settings and models that decide a captioner's output."""
     vocabulary = getattr(getattr(captioner, "vocabulary", None), "name", None)
-    return RunIdentity(
-        params=dict(captioner.config.to_dict()),
-        models={
-            "clap": str(captioner.clap_ref),
-            "llm": str(captioner.llm_ref),
-            "vocabulary": str(vocabulary or "audioset"),
-        },
-    )
+    models = {
+        "clap": str(captioner.clap_ref),
+        "llm": str(captioner.llm_ref),
+        "vocabulary": str(vocabulary or "audioset"),
+    }
+    # GPU runs use half precision, which changes some captions: a run resumed on another kind
+    # of device is another run.
+    device = getattr(captioner, "device", None)
+    if isinstance(device, str):
+        models["device"] = device.split(":")[0]
+    return RunIdentity(params=dict(captioner.config.to_dict()), models=models)
 
 
 def caption_clips(

@@ -16,7 +16,10 @@ from desktop.evaluation.runner import CaptionerLike, Progress, ScoreOptions, eva
 
 log = logging.getLogger(__name__)
 
-__all__ = ["grid", "parse_sweep", "run_dir_name", "run_sweep", "with_config"]
+#: Settings the facade applies while loading the models (not per caption).
+LOAD_TIME_SETTINGS = frozenset({"text_int8"})
+
+__all__ = ["LOAD_TIME_SETTINGS", "grid", "parse_sweep", "run_dir_name", "run_sweep", "with_config"]
 
 
 def parse_sweep(items: Sequence[str]) -> dict[str, list[str]]:
@@ -34,6 +37,11 @@ def parse_sweep(items: Sequence[str]) -> dict[str, list[str]]:
             raise EvaluationError(f"--sweep needs KEY=V1,V2,..., got {item!r}")
         if key in out:
             raise EvaluationError(f"--sweep {key} given twice; list all its values in one")
+        if key in LOAD_TIME_SETTINGS:
+            raise EvaluationError(
+                f"--sweep {key}: this setting takes effect when the models load, so it cannot "
+                "change within one sweep; run one evaluation per value"
+            )
         out[key] = list(dict.fromkeys(parts))  # repeated values would rerun the same point
     return out
 

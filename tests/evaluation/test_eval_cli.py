@@ -76,6 +76,7 @@ def test_audiocaps_end_to_end_and_resume(
     }  # fmt: skip
     assert payload["missing_audio_clips"] == ["gone_10000"]
     assert payload["run"]["models"]["clap"] == str(tiny_models / "clap")
+    assert payload["run"]["models"]["device"] == "cpu"
     report = (out / "report.md").read_text()
     assert "ZerAuCap (paper), AudioCaps test, 975 clips | 44.8 |" in report
     assert "Earmark (this run), 3 clips" in report and "gone_10000" in report

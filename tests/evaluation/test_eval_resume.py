@@ -153,8 +153,11 @@ def test_sweep_grid_and_table(audiocaps_set: tuple[Path, Path], tmp_path: Path) 
     assert csv_lines[0].startswith("beta,l,run_dir,scored,BLEU_1") and len(csv_lines) == 5
     with pytest.raises(EvaluationError, match="unknown setting 'nope'"):
         run_sweep(fake, load_dataset("audiocaps", captions, audio), tmp_path, {"nope": ["1"]})
+    assert "Best by CIDEr-D: **beta=" in table
     with pytest.raises(EvaluationError, match="KEY=V1,V2"):
         parse_sweep(["beta"])
+    with pytest.raises(EvaluationError, match="when the models load"):
+        parse_sweep(["text_int8=false,true"])
 
 
 def test_run_identity_names_models_and_settings() -> None:
