@@ -196,6 +196,7 @@ def convert_state_dict(
                 unmapped,
                 problems,
                 expected_front,
+                _tscam_height(config),
             )
         elif key.startswith(TEXT_PREFIX):
             rest = key[len(TEXT_PREFIX) :]
@@ -248,12 +249,20 @@ def _convert_audio(
     unmapped: list[str],
     problems: list[str],
     expected_front: Mapping[str, np.ndarray],
+    expected_sf: int,
 ) -> None:
     if rest in _FRONT_END:
         _close(key, value, expected_front[_FRONT_END[rest]], problems)
         report.checked.append(key)
         return
     if _IGNORED_AUDIO.fullmatch(rest):
+        # Unused, but its kernel height is the frequency groups of HTSAT's last grid, which
+        # pins spec_size when the shapes above could not (no shifted block in stage 0).
+        if rest == "tscam_conv.weight" and value.ndim == 4 and value.shape[2] != expected_sf:
+            problems.append(
+                f"{key}: kernel height {value.shape[2]} does not fit spec_size "
+                f"{report.config.spec_size} (expected {expected_sf})"
+            )
         report.ignored.append(key)
         return
     if _SHIFT_MASK.fullmatch(rest):
@@ -279,6 +288,12 @@ def _convert_audio(
             report.mapped.append(key)
             return
     unmapped.append(key)
+
+
+def _tscam_height(config: WavCapsConfig) -> int:
+    freq_ratio = config.spec_size // config.n_mels
+    grid = config.spec_size // config.patch_size // 2 ** (len(config.depths) - 1)
+    return grid // freq_ratio
 
 
 def _check_relative_index(out: Mapping[str, torch.Tensor], problems: list[str]) -> None:
@@ -388,6 +403,9 @@ def import_checkpoint(
         if dest.exists():
             dest.rmdir()  # empty, checked above
         tmp.rename(dest)
+    except OSError as exc:  # disk full, permissions, a folder appearing meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise WavCapsImportError(f"cannot write {dest}: {exc}") from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -82,7 +82,15 @@ def test_a_different_front_end_is_refused(scaled_state: dict[str, torch.Tensor])
     state = dict(scaled_state)
     key = A + "audio_feats_extractor.log_trans.melW"
     state[key] = state[key] * 1.01  # e.g. another mel normalisation
-    with pytest.raises(WavCapsImportError, match="melW: differs from Earmark's front end"):
+    with pytest.raises(WavCapsImportError, match=r"melW: differs from Earmark.s front end"):
+        convert_state_dict(state)
+
+
+def test_a_different_htsat_image_size_is_refused(scaled_state: dict[str, torch.Tensor]) -> None:
+    state = dict(scaled_state)
+    key = A + "tscam_conv.weight"
+    state[key] = torch.zeros(527, 16, 4, 3)  # the kernel of a 128-wide HTSAT image
+    with pytest.raises(WavCapsImportError, match=r"tscam_conv\.weight: kernel height 4"):
         convert_state_dict(state)
 
 
