@@ -44,37 +44,36 @@ def neutralise_cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
+def _timestamp(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _row_cells(row: FileRow) -> list[str]:
-    if row.caption_source == "user":
-        model = "user"
-    else:
-        model = row.caption_model or ""
-    captioned = (
-        datetime.fromtimestamp(row.captioned_at, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if row.captioned_at is not None
-        else ""
-    )
-    cells = [
-        row.name,
-        row.path,
-        row.caption or "",
-        ", ".join(row.keywords),
+    model = "user" if row.caption_source == "user" else row.caption_model or ""
+    keywords = ", ".join(row.keywords)
+    # Numbers we format ourselves never start a formula; only text cells need neutralising.
+    return [
+        neutralise_cell(row.name),
+        neutralise_cell(row.path),
+        neutralise_cell(row.caption) if row.caption else "",
+        neutralise_cell(keywords) if keywords else "",
         "" if row.duration_s is None else f"{row.duration_s:.3f}",
         "" if row.sample_rate is None else str(row.sample_rate),
         "" if row.channels is None else str(row.channels),
         "" if row.bit_depth is None else str(row.bit_depth),
-        row.format or row.ext.upper(),
-        model,
-        captioned,
+        neutralise_cell(row.format or row.ext.upper()),
+        neutralise_cell(model) if model else "",
+        _timestamp(row.captioned_at),
     ]
-    return [neutralise_cell(cell) for cell in cells]
 
 
 def _rows(
     library: Library, query: FileQuery | None, file_ids: Iterable[int] | None
 ) -> Iterator[FileRow]:
     if file_ids is None:
-        yield from library.iter_files(query)
+        yield from library.iter_files(query or FileQuery(sort="path"))
         return
     chunk: list[int] = []
     for file_id in file_ids:
@@ -122,7 +121,8 @@ def export_csv(
     Args:
         library: The library.
         out: Output path (written atomically via a temporary file) or an open text stream.
-        query: Export the files matching this query in its order (default: every file).
+        query: Export the files matching this query in its order (default: every file that
+            is not missing, by path).
         file_ids: Export exactly these files, in this order (wins over ``query``).
         bom: Start with a UTF-8 byte-order mark so Excel detects the encoding.
         progress: Called as ``progress(done, total)`` every few thousand rows.

@@ -36,18 +36,29 @@ class EmbeddingIndex:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._cache: dict[str, _Matrix] = {}
+        self._stamps: dict[str, tuple[int, int]] = {}
 
     def invalidate(self) -> None:
         """Drop every cached matrix (after bulk deletes)."""
         self._cache.clear()
+        self._stamps.clear()
 
     def matrix(self, model_id: str) -> tuple[np.ndarray, np.ndarray]:
         """``(file_ids, vectors)`` for a model, refreshed from the database if it changed."""
+        # data_version moves when another connection commits, total_changes when this one
+        # writes: if neither moved, the cached matrix is current without touching the table.
+        stamp = (
+            self._conn.execute("PRAGMA data_version").fetchone()[0],
+            self._conn.total_changes,
+        )
+        cached = self._cache.get(model_id)
+        if cached is not None and self._stamps.get(model_id) == stamp:
+            return cached.ids, cached.vectors
+        self._stamps[model_id] = stamp
         max_rowid, count = self._conn.execute(
             "SELECT coalesce(max(id), 0), count(*) FROM embeddings WHERE model_id = ?",
             (model_id,),
         ).fetchone()
-        cached = self._cache.get(model_id)
         if cached is not None and cached.max_rowid == max_rowid and cached.count == count:
             return cached.ids, cached.vectors
         if cached is not None and max_rowid > cached.max_rowid:
