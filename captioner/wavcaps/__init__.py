@@ -11,14 +11,9 @@ from __future__ import annotations
 
 from captioner.wavcaps.backend import WavCapsBackend, load_wavcaps
 from captioner.wavcaps.config import WavCapsConfig
-from captioner.wavcaps.convert import (
-    MARKER,
-    ConversionReport,
-    WavCapsImportError,
-    convert_state_dict,
-    import_checkpoint,
-)
+from captioner.wavcaps.convert import MARKER, import_checkpoint
 from captioner.wavcaps.frontend import LogMelFrontEnd, mel_filterbank
+from captioner.wavcaps.mapping import ConversionReport, WavCapsImportError, convert_state_dict
 from captioner.wavcaps.model import WavCapsModel
 
 __all__ = [
