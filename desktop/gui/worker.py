@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from desktop.gui.settings import AppSettings
 from desktop.library import CaptionerLike, JobEvent, Library, run_jobs
@@ -171,7 +171,12 @@ class CaptionWorker(QObject):
             self._library.close()
             self._library = None
         self._captioner = None
-        self.thread().quit()
+        thread = self.thread()
+        app = QCoreApplication.instance()
+        if app is not None:
+            # Hand the object back to the GUI thread so deleting it there later is legal.
+            self.moveToThread(app.thread())
+        thread.quit()
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import pytest
 import soundfile as sf
+from PySide6.QtCore import QObject, Signal
 
 from captioner.types import Caption, CaptionFailure, KeywordScore, Provenance
 from desktop.library import Library
@@ -28,6 +29,41 @@ def write_tone(path: Path, seconds: float, freq: float, sample_rate: int = 16000
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     sf.write(str(path), (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), sample_rate)
     return path
+
+
+class WorkerMirror(QObject):
+    """Re-emits a CaptionWorker's signals on the GUI thread.
+
+    Signal-to-signal connections are queued to the receiver's thread, so pytest-qt's blockers
+    (and their timers) only ever run on the GUI thread.
+    """
+
+    loadingStarted = Signal()
+    modelLoaded = Signal(str)
+    modelsMissing = Signal(str)
+    loadFailed = Signal(str)
+    jobStarted = Signal(int)
+    captioned = Signal(int)
+    failed = Signal(int, str)
+    progress = Signal(int, int)
+    idle = Signal()
+    textEmbedded = Signal(str, object)
+
+    def __init__(self, worker: QObject) -> None:
+        super().__init__()
+        for name in (
+            "loadingStarted",
+            "modelLoaded",
+            "modelsMissing",
+            "loadFailed",
+            "jobStarted",
+            "captioned",
+            "failed",
+            "progress",
+            "idle",
+            "textEmbedded",
+        ):
+            getattr(worker, name).connect(getattr(self, name))
 
 
 #: (relative path, frequency Hz, seconds) of the sounds every GUI test library holds.

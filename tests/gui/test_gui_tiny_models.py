@@ -8,7 +8,7 @@ from desktop.gui.main_window import MainWindow
 from desktop.gui.settings import AppSettings
 from desktop.library import Library
 
-from .conftest import SOUNDS
+from .conftest import SOUNDS, WorkerMirror
 
 WAIT_MS = 60_000
 
@@ -24,9 +24,10 @@ def test_tiny_models_caption_through_the_window(qtbot, library_db: Path, tiny_mo
         ids = [r.id for r in library.list_files(None, 0, 2)]
         library.enqueue(ids)
     loaded: list[str] = []
-    window.worker.modelLoaded.connect(loaded.append)
+    sig = WorkerMirror(window.worker)
+    sig.modelLoaded.connect(loaded.append)
     with qtbot.waitSignals(
-        [window.worker.loadingStarted, window.worker.modelLoaded, window.worker.idle],
+        [sig.loadingStarted, sig.modelLoaded, sig.idle],
         order="strict",
         timeout=WAIT_MS,
     ):

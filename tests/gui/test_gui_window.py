@@ -16,7 +16,7 @@ from desktop.gui.main_window import MainWindow
 from desktop.gui.settings import AppSettings
 from desktop.library import Library
 
-from .conftest import SOUNDS, FakeCaptioner, write_tone
+from .conftest import SOUNDS, FakeCaptioner, WorkerMirror, write_tone
 
 WAIT_MS = 10_000
 Mode = QAbstractItemModelTester.FailureReportingMode
@@ -80,7 +80,8 @@ def test_worker_captions_and_table_updates(qtbot, window: MainWindow, fake) -> N
     row = window.file_model.row_at(0)
     assert row is not None and row.caption is None
     window.table.selectRow(0)
-    with qtbot.waitSignal(window.worker.idle, timeout=WAIT_MS):
+    mirror = WorkerMirror(window.worker)
+    with qtbot.waitSignal(mirror.idle, timeout=WAIT_MS):
         window.caption_uncaptioned()
     qtbot.waitUntil(
         lambda: window.file_model.index(0, 1).data().startswith("a sound of"), timeout=WAIT_MS
@@ -112,7 +113,8 @@ def test_edited_caption_persists_and_survives_the_next_batch(qtbot, window: Main
         assert (record.text, record.source) == ("a snappy snare drum hit", "user")
         library.enqueue("all")  # the next batch: a user caption is skipped
         library.enqueue([file.id])
-    with qtbot.waitSignal(window.worker.idle, timeout=WAIT_MS):
+    mirror = WorkerMirror(window.worker)
+    with qtbot.waitSignal(mirror.idle, timeout=WAIT_MS):
         window.start_captioning()
     with Library.open(window.db_path) as library:
         record = library.current_caption(file.id)
@@ -182,6 +184,7 @@ def test_closing_mid_run_stops_cleanly_and_the_queue_resumes(qtbot, library_db: 
 
     again = MainWindow(library_db, AppSettings(), lambda _s: FakeCaptioner(), autostart=False)
     qtbot.addWidget(again)
-    with qtbot.waitSignal(again.worker.idle, timeout=WAIT_MS):
+    mirror = WorkerMirror(again.worker)
+    with qtbot.waitSignal(mirror.idle, timeout=WAIT_MS):
         again.workRequested.emit()
     assert _counts(library_db).done == len(SOUNDS)

@@ -13,7 +13,7 @@ from desktop.gui.settings import AppSettings
 from desktop.gui.worker import CaptionWorker, WorkerThread
 from desktop.library import Library
 
-from .conftest import FakeCaptioner
+from .conftest import FakeCaptioner, WorkerMirror
 
 WAIT_MS = 10_000
 
@@ -27,7 +27,7 @@ class _Driver(QObject):
 def make_worker(qtbot):
     started: list[tuple[WorkerThread, _Driver, CaptionWorker]] = []
 
-    def make(db: Path, factory) -> tuple[CaptionWorker, _Driver]:
+    def make(db: Path, factory) -> tuple[CaptionWorker, _Driver, WorkerMirror]:
         thread = WorkerThread()
         worker = CaptionWorker(db, AppSettings(), factory)
         worker.moveToThread(thread)
@@ -36,7 +36,7 @@ def make_worker(qtbot):
         driver.stop.connect(worker.shutdown)
         thread.start()
         started.append((thread, driver, worker))  # keeps the worker alive until teardown
-        return worker, driver
+        return worker, driver, WorkerMirror(worker)
 
     yield make
     for thread, driver, _worker in started:
@@ -53,25 +53,25 @@ def _queue(db: Path, names: list[str]) -> list[int]:
 
 def test_signals_in_strict_order(qtbot, library_db: Path, make_worker) -> None:
     fake = FakeCaptioner()
-    worker, driver = make_worker(library_db, lambda _s: fake)
+    _worker, driver, sig = make_worker(library_db, lambda _s: fake)
     kick, snare = _queue(library_db, ["kick_low.wav", "snare_crack.wav"])
     with Library.open(library_db) as library:
         first = library.jobs("queued")[0].file_id
     second = snare if first == kick else kick
     signals = [
-        worker.loadingStarted,
-        worker.modelLoaded,
-        worker.jobStarted,
-        worker.captioned,
-        worker.progress,
-        worker.jobStarted,
-        worker.captioned,
-        worker.progress,
-        worker.idle,
+        sig.loadingStarted,
+        sig.modelLoaded,
+        sig.jobStarted,
+        sig.captioned,
+        sig.progress,
+        sig.jobStarted,
+        sig.captioned,
+        sig.progress,
+        sig.idle,
     ]
     seen: list[tuple] = []
-    for sig in (worker.jobStarted, worker.captioned, worker.progress):
-        sig.connect(lambda *a, s=sig: seen.append(a))
+    for signal in (sig.jobStarted, sig.captioned, sig.progress):
+        signal.connect(lambda *a: seen.append(a))
     with qtbot.waitSignals(signals, order="strict", timeout=WAIT_MS):
         driver.go.emit()
     assert [a for a in seen] == [(first,), (first,), (1, 2), (second,), (second,), (2, 2)]
@@ -87,11 +87,11 @@ def test_bad_file_fails_and_queue_goes_on(
     (sound_folder / "tone_a440.wav").rename(broken)
     with Library.open(library_db) as library:
         library.scan()
-    worker, driver = make_worker(library_db, lambda _s: FakeCaptioner())
+    _worker, driver, sig = make_worker(library_db, lambda _s: FakeCaptioner())
     _queue(library_db, ["broken_take.wav", "kick_low.wav"])
     failures: list[tuple[int, str]] = []
-    worker.failed.connect(lambda fid, msg: failures.append((fid, msg)))
-    with qtbot.waitSignal(worker.idle, timeout=WAIT_MS):
+    sig.failed.connect(lambda fid, msg: failures.append((fid, msg)))
+    with qtbot.waitSignal(sig.idle, timeout=WAIT_MS):
         driver.go.emit()
     assert [m for _, m in failures] == ["audio could not be decoded"]
     with Library.open(library_db) as library:
@@ -103,11 +103,11 @@ def test_missing_models_reported_and_jobs_kept(qtbot, library_db: Path, make_wor
     def missing(_settings: AppSettings):
         raise ModelNotFoundError("model x is not on this computer; download it with: ...")
 
-    worker, driver = make_worker(library_db, missing)
+    _worker, driver, sig = make_worker(library_db, missing)
     _queue(library_db, ["kick_low.wav"])
     messages: list[str] = []
-    worker.modelsMissing.connect(messages.append)
-    with qtbot.waitSignals([worker.modelsMissing, worker.idle], order="strict", timeout=WAIT_MS):
+    sig.modelsMissing.connect(messages.append)
+    with qtbot.waitSignals([sig.modelsMissing, sig.idle], order="strict", timeout=WAIT_MS):
         driver.go.emit()
     assert len(messages) == 1 and "not on this computer" in messages[0]
     with Library.open(library_db) as library:
@@ -118,23 +118,23 @@ def test_pause_finishes_current_file_and_keeps_the_rest(
     qtbot, library_db: Path, make_worker
 ) -> None:
     fake = FakeCaptioner()
-    worker, driver = make_worker(library_db, lambda _s: fake)
+    worker, driver, sig = make_worker(library_db, lambda _s: fake)
     # Pausing from inside the first caption mimics a click while a file is being captioned.
     fake.before_each = lambda _path: worker.set_paused(True)
     _queue(library_db, ["kick_low.wav", "snare_crack.wav", "rise_long.wav"])
-    with qtbot.waitSignal(worker.idle, timeout=WAIT_MS):
+    with qtbot.waitSignal(sig.idle, timeout=WAIT_MS):
         driver.go.emit()
     with Library.open(library_db) as library:
         counts = library.queue_counts()
     assert (counts.done, counts.queued, counts.running) == (1, 2, 0)
     # While paused a wake-up does nothing; resuming finishes the queue.
     fake.before_each = None
-    with qtbot.waitSignal(worker.idle, timeout=WAIT_MS):
+    with qtbot.waitSignal(sig.idle, timeout=WAIT_MS):
         driver.go.emit()
     with Library.open(library_db) as library:
         assert library.queue_counts().queued == 2
     worker.set_paused(False)
-    with qtbot.waitSignal(worker.idle, timeout=WAIT_MS):
+    with qtbot.waitSignal(sig.idle, timeout=WAIT_MS):
         driver.go.emit()
     with Library.open(library_db) as library:
         assert library.queue_counts().done == 3
@@ -143,8 +143,8 @@ def test_pause_finishes_current_file_and_keeps_the_rest(
 def test_text_embedding_is_answered_by_the_worker_thread(
     qtbot, library_db: Path, make_worker
 ) -> None:
-    worker, _driver = make_worker(library_db, lambda _s: FakeCaptioner())
-    with qtbot.waitSignal(worker.textEmbedded, timeout=WAIT_MS) as blocker:
+    worker, _driver, sig = make_worker(library_db, lambda _s: FakeCaptioner())
+    with qtbot.waitSignal(sig.textEmbedded, timeout=WAIT_MS) as blocker:
         worker.request_text_embedding("rain on a roof")
     text, vector = blocker.args
     assert text == "rain on a roof"
