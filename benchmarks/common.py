@@ -40,6 +40,7 @@ __all__ = [
     "build_clap",
     "build_full_models",
     "build_opt",
+    "interleaved",
     "load_average",
     "load_tiny_models",
     "machine_info",
@@ -236,6 +237,33 @@ def time_repeats(
         "min_s": min(samples),
         "samples_s": [round(s, 5) for s in samples],
     }
+
+
+def interleaved(
+    tasks: dict[str, tuple[Callable[[], object], Callable[[], object] | None]],
+    device: torch.device,
+    repeats: int,
+    *,
+    warmup: int = 1,
+) -> dict[str, list[float]]:
+    """Time several tasks in rounds (A B C, A B C, ...), each ``(fn, setup)``; setup is untimed.
+
+    On a shared machine the load changes by the second; timing the things to be compared back
+    to back in every round makes their per-round ratios robust to it.
+
+    Returns:
+        Per task name, the ``repeats`` timed samples (after ``warmup`` untimed rounds).
+    """
+    samples: dict[str, list[float]] = {name: [] for name in tasks}
+    for i in range(warmup + repeats):
+        for name, (fn, setup) in tasks.items():
+            if setup is not None:
+                setup()
+            with Timer(device) as timer:
+                fn()
+            if i >= warmup:
+                samples[name].append(timer.seconds)
+    return samples
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
