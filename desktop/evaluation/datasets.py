@@ -177,7 +177,11 @@ def read_audiocaps(captions: Path) -> list[tuple[str, list[str], list[str]]]:
     """Group AudioCaps caption rows into clips.
 
     Returns:
-        ``(clip_id, references, audiocap_ids)`` per clip, in order of first appearance.
+        ``(clip_id, references, names)`` per clip, in order of first appearance. ``names`` are
+        the file stems the clip's audio may have, most specific first:
+        ``<youtube_id>_<start_ms>``, ``<youtube_id>_<start_time as written>``, each row's
+        ``audiocap_id``, then ``Y<youtube_id>`` and ``<youtube_id>`` when that video has only
+        this clip in the file.
 
     Raises:
         EvaluationError: The file is missing or not in the AudioCaps layout.
@@ -185,17 +189,27 @@ def read_audiocaps(captions: Path) -> list[tuple[str, list[str], list[str]]]:
     header, rows = _open_csv(captions)
     _require(captions, header, ("audiocap_id", "youtube_id", "start_time", "caption"), "AudioCaps")
     groups: dict[str, tuple[list[str], list[str]]] = {}
+    videos: dict[str, set[str]] = {}
     for line, row in enumerate(rows, start=2):
         youtube_id = row["youtube_id"].strip()
         if not youtube_id:
             raise EvaluationError(f"{captions} line {line}: empty youtube_id")
-        clip_id = f"{youtube_id}_{_start_ms(row['start_time'].strip(), captions, line)}"
-        refs, ids = groups.setdefault(clip_id, ([], []))
+        start = row["start_time"].strip()
+        clip_id = f"{youtube_id}_{_start_ms(start, captions, line)}"
+        refs, names = groups.setdefault(clip_id, ([], [clip_id, f"{youtube_id}_{start}"]))
+        videos.setdefault(youtube_id, set()).add(clip_id)
         caption = " ".join(row["caption"].split())
         if caption:
             refs.append(caption)
-        ids.append(row["audiocap_id"].strip())
-    return [(clip_id, refs, ids) for clip_id, (refs, ids) in groups.items()]
+        names.append(row["audiocap_id"].strip())
+    out = []
+    for clip_id, (refs, names) in groups.items():
+        youtube_id = clip_id.rsplit("_", 1)[0]
+        if len(videos[youtube_id]) == 1:
+            # A bare video id is only unambiguous when the file has one clip of that video.
+            names += [f"Y{youtube_id}", youtube_id]
+        out.append((clip_id, refs, [n for n in dict.fromkeys(names) if n]))
+    return out
 
 
 def read_clotho(captions: Path) -> list[tuple[str, list[str]]]:
@@ -255,8 +269,7 @@ def load_dataset(
     # (clip_id, references, names to look for)
     raw: list[tuple[str, list[str], list[str]]] = []
     if name == "audiocaps":
-        for clip_id, refs, ids in read_audiocaps(captions):
-            keys = [clip_id, *ids]
+        for clip_id, refs, keys in read_audiocaps(captions):
             if mapping:
                 names = [mapping[k] for k in keys if k in mapping]
             else:

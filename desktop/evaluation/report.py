@@ -167,6 +167,11 @@ def render_report(payload: Mapping[str, Any]) -> str:
     if params:
         lines.append("- decoding: " + ", ".join(f"{k}={v}" for k, v in params.items()))
     lines.append(f"- predictions: `{payload.get('predictions', 'predictions.jsonl')}`")
+    examples = payload.get("examples") or []
+    if examples:
+        lines += ["", "## Examples (first clips; prediction, then the first reference)", ""]
+        for ex in examples:
+            lines.append(f"- `{ex['clip_id']}`: **{ex['prediction']}** / {ex['reference']}")
     lines += _listing("Clips without an audio file", payload.get("missing_audio_clips", []))
     failed = [f"{f['clip_id']}: {f['error']}" for f in payload.get("failed_clips", [])]
     lines += _listing("Clips that failed to caption", failed)

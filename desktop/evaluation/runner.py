@@ -221,6 +221,14 @@ def _score(
         },
         "missing_audio_clips": missing,
         "failed_clips": failed,
+        "examples": [
+            {
+                "clip_id": c.clip_id,
+                "prediction": captions[c.clip_id]["caption"],
+                "reference": c.references[0],
+            }
+            for c in scored[:5]
+        ],
         "not_predicted_clips": not_predicted,
         "tokenizer": tokenizer,
         "tokenizer_detail": detail,

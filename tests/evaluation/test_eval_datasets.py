@@ -42,6 +42,24 @@ def test_audiocaps_audio_named_by_audiocap_id(audiocaps_set: tuple[Path, Path]) 
     assert data.by_id()["zzz111_0"].audio_path == audio / "111.flac"
 
 
+def test_audiocaps_audio_named_by_video_id_only_when_unambiguous(tmp_path: Path) -> None:
+    captions = tmp_path / "caps.csv"
+    rows = [["audiocap_id", "youtube_id", "start_time", "caption"]]
+    rows += [["1", "solo", "30", "a dog barks"], ["2", "twice", "0", "rain"]]
+    rows += [["3", "twice", "20", "wind"], ["4", "other", "5", "a car"]]
+    with captions.open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    for name in ("Ysolo.wav", "twice.wav", "other_5.wav"):
+        write_wav(audio / name)
+    by_id = load_dataset("audiocaps", captions, audio).by_id()
+    assert by_id["solo_30000"].audio_path == audio / "Ysolo.wav"
+    assert by_id["other_5000"].audio_path == audio / "other_5.wav"  # start time as written
+    # "twice" has two clips in the file: a file named after the video alone fits neither.
+    assert by_id["twice_0"].audio_path is None and by_id["twice_20000"].audio_path is None
+
+
 def test_audiocaps_id_map_with_subfolders(audiocaps_set: tuple[Path, Path], tmp_path: Path) -> None:
     captions, audio = audiocaps_set
     (audio / "sub").mkdir()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _eval_helpers import FakeCaptioner
@@ -81,6 +82,33 @@ def test_evaluate_resumes_without_recaptioning(
     assert len(read_predictions(out / "predictions.jsonl")) == 2
     evaluate(fake, data, out)
     assert len(fake.calls) == 2  # nothing left to do
+
+
+class _Interrupted(FakeCaptioner):
+    """Stops the process (Ctrl+C) when asked for its second clip."""
+
+    def caption_many(self, sources: Any, batch_size: int = 1) -> Any:
+        for number, result in enumerate(super().caption_many(sources, batch_size)):
+            if number == 1:
+                raise KeyboardInterrupt
+            yield result
+
+
+def test_interrupted_run_continues(audiocaps_set: tuple[Path, Path], tmp_path: Path) -> None:
+    captions, audio = audiocaps_set
+    data = load_dataset("audiocaps", captions, audio)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(_Interrupted(), data, out)
+    assert [r["clip_id"] for r in read_predictions(out / "predictions.jsonl")] == [
+        "abcDEF_12-x_30000"
+    ]
+    fake = FakeCaptioner()
+    result = evaluate(fake, data, out)
+    assert [Path(c).name for c in fake.calls] == ["zzz111_0.wav", "q9_12500.wav"]
+    assert result.payload["clips"]["scored"] == 3
+    assert result.payload["examples"][0]["prediction"] == "a dog barks."
+    assert "**a dog barks.** / A dog barks and a man speaks." in result.report_md.read_text()
 
 
 def test_failed_clips_are_reported(audiocaps_set: tuple[Path, Path], tmp_path: Path) -> None:
