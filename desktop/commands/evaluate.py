@@ -50,7 +50,8 @@ def register(subparsers: Any) -> None:
         type=Path,
         metavar="CSV",
         help="AudioCaps: CSV 'id,file' mapping audiocap_id or <youtube_id>_<start_ms> to a file "
-        "(default: look for <youtube_id>_<start_ms>.wav, then <audiocap_id>.wav)",
+        "(default: look for <youtube_id>_<start_ms>, <audiocap_id>, Y<youtube_id> or "
+        "<youtube_id> with a .wav/.flac/.mp3/.ogg/... extension)",
     )
     data.add_argument("--limit", type=int, metavar="N", help="only the first N clips")
     run = parser.add_argument_group("run")
@@ -76,7 +77,8 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="KEY=V1,V2",
-        help="sweep a setting over values (repeatable: the grid of all combinations)",
+        help="sweep a setting over values, best on a validation split (repeatable: the grid of "
+        "all combinations; one run folder each under OUT/runs, one table in OUT/sweep.md)",
     )
     run.add_argument(
         "--restart",
