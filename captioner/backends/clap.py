@@ -173,11 +173,12 @@ class ClapBackend:
             padding=True,
             truncation=True,
             max_length=self._max_text_tokens,
-            return_tensors="pt",
+            # numpy then from_numpy: building torch tensors from lists costs more than encoding.
+            return_tensors="np",
         )
         with torch.inference_mode():
             out = self.model.get_text_features(
-                input_ids=enc["input_ids"].to(self.device),
-                attention_mask=enc["attention_mask"].to(self.device),
+                input_ids=torch.from_numpy(enc["input_ids"]).to(self.device),
+                attention_mask=torch.from_numpy(enc["attention_mask"]).to(self.device),
             )
         return torch.nn.functional.normalize(out.pooler_output.float(), dim=-1)
