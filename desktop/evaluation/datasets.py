@@ -228,10 +228,16 @@ def read_clotho(captions: Path) -> list[tuple[str, list[str]]]:
         key=lambda h: int(h[8:]),
     )
     out = []
+    seen: dict[str, int] = {}
     for line, row in enumerate(rows, start=2):
         name = row["file_name"].strip()
         if not name:
             raise EvaluationError(f"{captions} line {line}: empty file_name")
+        if name in seen:
+            raise EvaluationError(
+                f"{captions} line {line}: {name!r} is listed twice (first on line {seen[name]})"
+            )
+        seen[name] = line
         refs = [" ".join(row[c].split()) for c in columns if row.get(c, "").strip()]
         out.append((name, refs))
     return out

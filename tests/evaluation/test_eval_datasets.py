@@ -123,6 +123,10 @@ def test_bad_inputs_are_clear_errors(audiocaps_set: tuple[Path, Path], tmp_path:
     latin.write_bytes("file_name,caption_1\ncaf\xe9.wav,x\n".encode("latin-1"))
     with pytest.raises(EvaluationError, match="not a readable UTF-8 CSV"):
         load_dataset("clotho", latin, audio)
+    twice = tmp_path / "twice.csv"
+    twice.write_text("file_name,caption_1\na.wav,x\nb.wav,y\na.wav,z\n", encoding="utf-8")
+    with pytest.raises(EvaluationError, match=r"line 4: 'a\.wav' is listed twice"):
+        load_dataset("clotho", twice, audio)
     empty = tmp_path / "empty_refs.csv"
     empty.write_text("file_name,caption_1,caption_2\na.wav,,\n", encoding="utf-8")
     with pytest.raises(EvaluationError, match="no reference caption"):
