@@ -19,6 +19,9 @@ from captioner.wavcaps import MARKER, WavCapsBackend, WavCapsConfig, import_chec
 from wavcaps.reference import reference_audio_embedding
 from wavcaps.synthetic import FULL, official_state, write_checkpoint
 
+# Deselect with -m "not slow" for a quick run; CI runs it.
+pytestmark = pytest.mark.slow
+
 A = "audio_encoder.audio_enc."
 T = "text_encoder.text_encoder."
 

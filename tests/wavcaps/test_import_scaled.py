@@ -13,6 +13,7 @@ from captioner.backends import load_audio_text_model
 from captioner.errors import ModelLoadError, ModelNotFoundError
 from captioner.wavcaps import (
     MARKER,
+    LogMelFrontEnd,
     WavCapsBackend,
     WavCapsImportError,
     convert_state_dict,
@@ -150,6 +151,17 @@ def test_text_is_truncated_at_30_word_pieces(small_model: WavCapsBackend) -> Non
         short[:1], small_model.embed_text(["a dog barks"]), atol=1e-5, rtol=0
     )
     assert small_model.embed_text([]).shape == (0, 1024)
+
+
+def test_buffers_outside_the_weights_file_are_rebuilt(small_model: WavCapsBackend) -> None:
+    # Weights are loaded into modules built without random init; the buffers that are not in
+    # model.safetensors must still hold their computed values.
+    m = small_model.model
+    positions = m.text_encoder.embeddings.position_ids
+    assert torch.equal(positions[0], torch.arange(positions.shape[1]))
+    assert not m.text_encoder.embeddings.token_type_ids.any()
+    assert torch.equal(m.front_end.window, torch.hann_window(1024, periodic=True))
+    assert torch.equal(m.front_end.mel_basis, LogMelFrontEnd(m.config).mel_basis)
 
 
 def test_dispatch_loads_it_like_any_clap(small_model_dir: Path) -> None:
