@@ -102,12 +102,15 @@ def test_clotho_end_to_end_paper_preset(
     tiny_models: Path, clotho_set: tuple[Path, Path], tmp_path: Path
 ) -> None:
     captions, audio = clotho_set
+    (audio / "rain, roof.wav").write_bytes(b"RIFF but not really audio")  # a broken download
     out = tmp_path / "clotho"
     argv = ["eval", "--dataset", "clotho", "--captions", str(captions), "--audio-dir", str(audio)]
     assert main([*argv, "--preset", "paper", "--out", str(out), *_models(tiny_models)]) == 0
     payload = json.loads((out / "metrics.json").read_text())
     _check_metrics(payload["metrics"])
-    assert payload["clips"]["scored"] == 3 and payload["missing_audio_clips"] == ["birds_gone.wav"]
+    assert payload["clips"]["scored"] == 2 and payload["missing_audio_clips"] == ["birds_gone.wav"]
+    assert [f["clip_id"] for f in payload["failed_clips"]] == ["rain, roof.wav"]
+    assert payload["failed_clips"][0]["error"]  # the engine's one-line reason
     assert payload["run"]["params"]["window_policy"] == "random-crop"
     assert "Clotho evaluation, 1045 clips | – | – | – | 2.9 |" in (out / "report.md").read_text()
 
