@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,14 @@ WEIGHTS = "model.safetensors"
 def _load_checkpoint(checkpoint: Path) -> dict[str, torch.Tensor]:
     try:
         # weights_only: a .pt file is a pickle; never run code from a downloaded file.
-        data: Any = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        # mmap: training checkpoints also hold Adam's moments (twice the model); mapping the
+        # file reads only the tensors we touch. Old-style (non-zip) files cannot be mapped.
+        data: Any = torch.load(
+            checkpoint,
+            map_location="cpu",
+            weights_only=True,
+            mmap=zipfile.is_zipfile(checkpoint),
+        )
     except FileNotFoundError:
         raise WavCapsImportError(f"checkpoint not found: {checkpoint}") from None
     except Exception as exc:  # torch raises many kinds for a bad or unsafe file

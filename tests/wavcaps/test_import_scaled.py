@@ -232,3 +232,21 @@ def test_half_precision_keeps_the_embedding(
     assert float((got * want).sum()) > 0.99
     text = half.embed_text(["a dog barks"])
     assert float((text * small_model.embed_text(["a dog barks"])).sum()) > 0.99
+
+
+def test_legacy_and_optimizer_laden_checkpoints_import(
+    tmp_path: Path, scaled_state: dict[str, torch.Tensor]
+) -> None:
+    # WavCaps' training script saves {"model", "optimizer", "config", "epoch"}.
+    optimizer = {"state": {0: {"exp_avg": torch.ones(4)}}, "param_groups": [{"lr": 5e-5}]}
+    config = {"audio_args": {"sr": 32000, "n_mels": 64}, "temp": 0.07}
+    legacy = tmp_path / "legacy.pt"
+    torch.save(
+        {"model": scaled_state, "optimizer": optimizer, "config": config, "epoch": 3},
+        legacy,
+        _use_new_zipfile_serialization=False,  # pre-1.6 format: cannot be memory-mapped
+    )
+    assert (import_checkpoint(legacy, tmp_path / "a") / "model.safetensors").is_file()
+    modern = tmp_path / "modern.pt"
+    torch.save({"model": scaled_state, "optimizer": optimizer, "config": config}, modern)
+    assert (import_checkpoint(modern, tmp_path / "b") / "model.safetensors").is_file()
