@@ -84,7 +84,7 @@ def _screenshot(app: object, window: object, path: Path) -> int:
 
     assert isinstance(app, QApplication) and isinstance(window, MainWindow)
     window.show()
-    window.apply_query(window.search.query())
+    window.search.edit.returnPressed.emit()  # apply the search now, not after the debounce
     if window.file_model.rowCount() > 0:
         window.table.selectRow(0)
     deadline = time.monotonic() + SCREENSHOT_WAIT_S

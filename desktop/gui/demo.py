@@ -47,6 +47,13 @@ def _lowpass(x: np.ndarray, alpha: float) -> np.ndarray:
 
 def _rain(rng: np.random.Generator) -> np.ndarray:
     x = _lowpass(_noise(rng, 6.0), 0.25) * 0.25
+    t = np.linspace(0.0, 1.0, len(x))
+    # Rain comes in waves: a slow swell plus a couple of heavier bursts.
+    x *= (
+        0.55
+        + 0.25 * np.sin(2 * np.pi * (1.3 * t + rng.uniform()))
+        + 0.35 * np.exp(-((t - rng.uniform(0.3, 0.8)) ** 2) / 0.004)
+    )
     for start in rng.integers(0, len(x) - 2000, 180):
         drop = np.sin(2 * np.pi * rng.uniform(2000, 5000) * np.arange(1500) / RATE)
         x[start : start + 1500] += 0.3 * drop * _env(1500, 0.0005, 0.004)
@@ -224,6 +231,125 @@ DEMO_SOUNDS: tuple[tuple[str, Synth, str | None, tuple[str, ...], bool], ...] = 
         ("clock", "tick", "tick-tock"),
         False,
     ),
+    (
+        "Weather/Rain_Window_Light.wav",
+        _rain,
+        "light rain patters against a window pane",
+        ("rain", "rain on surface", "window"),
+        True,
+    ),
+    (
+        "Weather/Thunder_Close_Crack.wav",
+        _thunder,
+        "a close thunderclap cracks and rolls away",
+        ("thunder", "thunderstorm"),
+        True,
+    ),
+    (
+        "Foley/Footsteps/Footsteps_Heels_Marble.wav",
+        _footsteps,
+        "high heels click across a hard marble floor",
+        ("walk, footsteps", "clicking"),
+        False,
+    ),
+    (
+        "Foley/Doors/Door_Car_Close.wav",
+        _door,
+        "a car door closes with a solid thud",
+        ("door", "vehicle", "thump, thud"),
+        False,
+    ),
+    (
+        "Music/Bells/Bell_Temple_Large.wav",
+        _bell,
+        "a large temple bell rings with a long decay",
+        ("bell", "church bell", "reverberation"),
+        True,
+    ),
+    (
+        "Ambience/Birds_Forest_Dawn.wav",
+        _birds,
+        "birds sing at dawn in a forest clearing",
+        ("bird vocalization", "bird", "forest"),
+        True,
+    ),
+    (
+        "Vehicles/Truck_Pass_By_Slow.wav",
+        _engine,
+        "a heavy truck engine rumbles past slowly",
+        ("truck", "engine", "rumble"),
+        True,
+    ),
+    (
+        "Transitions/Whoosh_Slow_Air.wav",
+        _whoosh,
+        "a slow airy whoosh rises and falls",
+        ("whoosh, swoosh", "wind"),
+        True,
+    ),
+    (
+        "Music/Pads/Pad_Warm_Drone.wav",
+        _pad,
+        "a warm synthesizer drone with slow movement",
+        ("synthesizer", "drone", "ambient music"),
+        True,
+    ),
+    (
+        "Ambience/Crowd_Station_Hall.wav",
+        _crowd,
+        "people talk in a large echoing hall",
+        ("crowd", "speech", "reverberation"),
+        True,
+    ),
+    (
+        "Foley/Clock_Wall_Slow.wav",
+        _clock,
+        "a wall clock ticks in a quiet room",
+        ("clock", "tick"),
+        False,
+    ),
+    (
+        "Weather/Rain_Heavy_Downpour.wav",
+        _rain,
+        "heavy rain pours down onto pavement",
+        ("rain", "heavy rain", "splash"),
+        True,
+    ),
+    (
+        "Weather/Storm_Rain_And_Thunder.wav",
+        _thunder,
+        "thunder rolls over steady rain",
+        ("thunderstorm", "rain", "thunder"),
+        True,
+    ),
+    (
+        "Weather/Rain_On_Umbrella.wav",
+        _rain,
+        "rain drums on an umbrella overhead",
+        ("rain", "rain on surface"),
+        True,
+    ),
+    (
+        "Ambience/Cafe_Rainy_Afternoon.wav",
+        _crowd,
+        "people chat in a cafe while rain falls outside",
+        ("chatter", "rain", "inside, public space"),
+        True,
+    ),
+    (
+        "Vehicles/Car_Wet_Road_Pass.wav",
+        _engine,
+        "a car drives past on a wet road in the rain",
+        ("car passing by", "vehicle", "rain"),
+        True,
+    ),
+    (
+        "Foley/Footsteps/Footsteps_Puddles_Rain.wav",
+        _footsteps,
+        "footsteps splash through puddles in the rain",
+        ("walk, footsteps", "splash", "rain"),
+        False,
+    ),
     # Left uncaptioned: they sit in the queue.
     ("Weather/Rain_Gutter_Drip.wav", _rain, None, (), False),
     ("Foley/Footsteps/Footsteps_Gravel_Run.wav", _footsteps, None, (), True),
@@ -258,7 +384,12 @@ def build_demo_library(
         broken_id = library.file_id_for_path(broken)
         if tiny_models is not None and broken_id is not None:
             _fail_broken_file(library, broken_id, tiny_models)
-        library.enqueue("uncaptioned")
+        waiting = [
+            file_id
+            for rel, _synth, text, _kw, _stereo in DEMO_SOUNDS
+            if not text and (file_id := library.file_id_for_path(folder / rel)) is not None
+        ]
+        library.enqueue(waiting)
         counts = library.queue_counts()
         return {
             "files": library.count_files(None),
@@ -289,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     db = args.out / "demo.db"
-    counts = build_demo_library(args.out / "sounds", db, args.tiny_models)
+    counts = build_demo_library(args.out / "Sound Library", db, args.tiny_models)
     print(f"demo library: {db} ({counts})")
     return 0
 

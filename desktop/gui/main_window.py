@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
         # Drag out only: drops land on the window, which adds the files to the library.
         self.table.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         header = self.table.horizontalHeader()
-        for column, width in enumerate((190, 330, 170, 60, 56, 66, 34, 40, 70, 240)):
+        for column, width in enumerate((200, 300, 150, 56, 52, 62, 30, 36, 66, 240)):
             header.resizeSection(column, width)
         header.setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
@@ -195,12 +195,21 @@ class MainWindow(QMainWindow):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.detail)
         right.addWidget(self.queue_panel)
-        right.setSizes([430, 300])
+        right.setSizes([470, 290])
         main = QSplitter(Qt.Orientation.Horizontal)
-        main.addWidget(self.sidebar)
+        side = QWidget()
+        side.setObjectName("sidebarBox")
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(8, 12, 4, 8)
+        side_layout.setSpacing(6)
+        side_heading = QLabel("LIBRARY")
+        side_heading.setObjectName("sectionLabel")
+        side_layout.addWidget(side_heading)
+        side_layout.addWidget(self.sidebar, 1)
+        main.addWidget(side)
         main.addWidget(centre)
         main.addWidget(right)
-        main.setSizes([210, 640, 430])
+        main.setSizes([200, 690, 390])
         main.setStretchFactor(1, 1)
         self.setCentralWidget(main)
 
@@ -267,6 +276,9 @@ class MainWindow(QMainWindow):
                 return
             self.library.set_text_embedder(self._embed_from_cache, self._embedding_model)
         self.file_model.set_query(query)
+        header = self.table.horizontalHeader()
+        # Search results come in relevance order: no column is the sort key then.
+        header.setSortIndicatorShown(query.sort != "rank" or not query.text)
         if self.file_model.last_error:
             self.show_message(self.file_model.last_error)
         self._update_status()
@@ -519,10 +531,17 @@ class MainWindow(QMainWindow):
             return
         current = self.sidebar.currentIndex()
         key = (current.data(ROOT_ROLE), current.data(FOLDER_ROLE)) if current.isValid() else None
-        self.folder_model.populate(snap.roots, snap.folders)
-        self.sidebar.expandToDepth(0)
-        if key is not None:
-            self._reselect_folder(key)
+        # Rebuilding moves the sidebar's current item; that must not re-run the table query
+        # (it would reset the table and drop the user's selection after every caption).
+        selection = self.sidebar.selectionModel()
+        selection.blockSignals(True)
+        try:
+            self.folder_model.populate(snap.roots, snap.folders)
+            self.sidebar.expandToDepth(0)
+            if key is not None:
+                self._reselect_folder(key)
+        finally:
+            selection.blockSignals(False)
         self.queue_model.set_jobs(snap.jobs)
         self.queue_panel.set_counts(snap.counts)
         self._update_status()
@@ -537,9 +556,7 @@ class MainWindow(QMainWindow):
         )
         for index in matches:
             if index.data(ROOT_ROLE) == key[0]:
-                self.sidebar.selectionModel().blockSignals(True)
                 self.sidebar.setCurrentIndex(index)
-                self.sidebar.selectionModel().blockSignals(False)
                 return
 
     def _update_status(self) -> None:

@@ -18,10 +18,10 @@ DEBOUNCE_MS = 250
 
 _MODES = (
     ("Words", "text"),
-    ("Describe the sound", "semantic"),
-    ("Words + meaning", "hybrid"),
+    ("Describe", "semantic"),
+    ("Both", "hybrid"),
 )
-_FORMATS = ("All formats", "wav", "flac", "aiff", "mp3", "ogg")
+_FORMATS = ("Any format", "wav", "flac", "aiff", "mp3", "ogg")
 _CAPTIONED = (("All files", None), ("Captioned", True), ("Not captioned", False))
 
 
@@ -47,7 +47,8 @@ class SearchBar(QWidget):
             self.mode.addItem(label, mode)
         self.mode.setToolTip(
             "Words: match names, descriptions and keywords.\n"
-            "Describe the sound: find sounds by meaning with the audio model."
+            "Describe: describe the sound and find it by meaning (uses the audio model).\n"
+            "Both: words and meaning together."
         )
         self.format = QComboBox()
         for fmt in _FORMATS:
@@ -65,6 +66,8 @@ class SearchBar(QWidget):
             combo.currentIndexChanged.connect(self._on_mode_or_filter)
         self._base = FileQuery()
 
+        for combo in (self.mode, self.format, self.captioned):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
@@ -75,6 +78,8 @@ class SearchBar(QWidget):
 
     def set_scope(self, root_id: int | None, folder: str | None) -> None:
         """Limit the search to a root or folder (from the sidebar) and emit at once."""
+        if (self._base.root_id, self._base.folder) == (root_id, folder):
+            return
         self._base = replace(self._base, root_id=root_id, folder=folder)
         self._emit()
 

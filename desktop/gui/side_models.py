@@ -172,7 +172,14 @@ class QueueModel(QAbstractTableModel):
                     os.path.basename(job.path) if role == Qt.ItemDataRole.DisplayRole else job.path
                 )
             if column == 2:
-                return job.error or ""
+                return _reason(job)
         if role == Qt.ItemDataRole.ForegroundRole and column == 0:
             return QColor(_STATE_COLOURS.get(job.state, "#8b949e"))
         return None
+
+
+def _reason(job: JobRow) -> str:
+    """The failure message without a leading ``"<file name>: "`` (the File column has it)."""
+    message = job.error or ""
+    prefix = f"{os.path.basename(job.path)}: "
+    return message[len(prefix) :] if message.startswith(prefix) else message

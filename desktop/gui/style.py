@@ -48,7 +48,10 @@ QLabel#workerState {{ color: {ACCENT}; font-size: 12px; }}
 QLabel#banner {{
     background: #2a2214; color: #ffe2b3; border-radius: 6px; padding: 6px 10px;
 }}
-QWidget#detailPanel, QWidget#queuePanel, QWidget#sidebar {{ background: #13171c; }}
+QWidget#detailPanel, QWidget#queuePanel, QWidget#sidebarBox, QTreeView#sidebar {{
+    background: #13171c;
+}}
+QTreeView#sidebar::item {{ padding: 3px 2px; }}
 QWidget#centre {{ background: #0f1216; }}
 QProgressBar {{ background: #1c2129; border: none; border-radius: 3px; }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}

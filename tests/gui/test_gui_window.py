@@ -89,6 +89,11 @@ def test_worker_captions_and_table_updates(qtbot, window: MainWindow, fake) -> N
     assert len(fake.captioned_paths) == len(SOUNDS)
     assert window.detail.caption_edit.toPlainText().startswith("a sound of")
     assert "AI caption" in window.detail.provenance.text()
+    # Refreshing the sidebar and queue after captions keeps the user's place in the table.
+    window.refresh_side_panels()
+    qtbot.waitUntil(lambda: window.runner.pending == 0, timeout=WAIT_MS)
+    assert [i.row() for i in window.table.selectionModel().selectedRows()] == [0]
+    assert window.queue_model.rowCount() == len(SOUNDS)
 
 
 def test_search_filters_the_table(qtbot, window: MainWindow) -> None:
