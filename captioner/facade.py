@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from captioner import __version__
-from captioner.audio import load_windows
+from captioner.audio import AudioWindows, load_windows
 from captioner.backends import load_audio_text_model
 from captioner.config import CaptionerConfig
 from captioner.decoding import GuidedDecoder
@@ -42,6 +42,9 @@ from captioner.vocabulary import Vocabulary, cached_keyword_embeddings, load_voc
 log = logging.getLogger(__name__)
 
 __all__ = ["Captioner", "pick_device", "pick_dtype"]
+
+# Most windows per audio-model call: bounds memory for long files and big batches.
+_AUDIO_WINDOWS_PER_CALL = 16
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
@@ -240,33 +243,101 @@ class Captioner:
         return self._embed(source)[0]
 
     def _embed(self, source: AudioSource) -> tuple[np.ndarray, str, float, dict[str, float]]:
-        cfg = self._config
-        t0 = time.perf_counter()
-        windows = load_windows(
-            source,
-            target_rate=self.audio_model.sample_rate,
-            window_seconds=self.audio_model.window_seconds,
-            policy=cfg.window_policy,
-            max_windows=cfg.max_windows,
-            seed=cfg.seed,
-        )
-        t1 = time.perf_counter()
-        emb = self.audio_model.embed_audio(torch.from_numpy(windows.windows))
-        # Mean of unit window embeddings, re-normalised: every window counts the same.
-        vec = torch.nn.functional.normalize(emb.float().mean(dim=0), dim=0).cpu().numpy()
-        t2 = time.perf_counter()
-        timings = {"decode_audio": t1 - t0, "embed_audio": t2 - t1}
-        return vec.astype(np.float32), windows.policy, windows.duration_s, timings
+        prepared = self._prepare_many([source], raise_errors=True)[0]
+        assert isinstance(prepared, _Prepared)
+        return prepared.audio_embedding, prepared.policy, prepared.duration_s, prepared.timings
 
-    # ------------------------------------------------------------------ captions
     def _prepare(self, source: AudioSource) -> _Prepared:
-        vec, policy, duration, timings = self._embed(source)
-        keywords = select_keywords(
-            vec, self.keyword_embeddings, self.vocabulary.keywords, self._config.l
-        )
-        path = None if isinstance(source, tuple) else os.fspath(source)
-        prompt = build_prompt([k.keyword for k in keywords])
-        return _Prepared(path, vec, keywords, prompt, policy, duration, timings)
+        prepared = self._prepare_many([source], raise_errors=True)[0]
+        assert isinstance(prepared, _Prepared)
+        return prepared
+
+    def _prepare_many(
+        self, sources: Sequence[AudioSource], *, raise_errors: bool = False
+    ) -> list[_Prepared | CaptionFailure]:
+        """Decode every clip, embed all their windows together, pick keywords and prompts."""
+        cfg = self._config
+        slots: list[AudioWindows | CaptionFailure] = []
+        decode_s: list[float] = []
+        for source in sources:
+            t0 = time.perf_counter()
+            try:
+                slots.append(
+                    load_windows(
+                        source,
+                        target_rate=self.audio_model.sample_rate,
+                        window_seconds=self.audio_model.window_seconds,
+                        policy=cfg.window_policy,
+                        max_windows=cfg.max_windows,
+                        seed=cfg.seed,
+                    )
+                )
+            except CaptionerError as exc:
+                if raise_errors:
+                    raise
+                path = None if isinstance(source, tuple) else os.fspath(source)
+                slots.append(CaptionFailure(_path_str(path), str(exc), type(exc).__name__))
+            decode_s.append(time.perf_counter() - t0)
+        ready = [w for w in slots if isinstance(w, AudioWindows)]
+        t1 = time.perf_counter()
+        vectors = self._embed_windows(ready)
+        embed_share = (time.perf_counter() - t1) / max(1, len(ready))
+        out: list[_Prepared | CaptionFailure] = []
+        it = iter(vectors)
+        for source, slot, seconds in zip(sources, slots, decode_s):
+            if isinstance(slot, CaptionFailure):
+                out.append(slot)
+                continue
+            vec = next(it)
+            keywords = select_keywords(
+                vec, self.keyword_embeddings, self.vocabulary.keywords, cfg.l
+            )
+            out.append(
+                _Prepared(
+                    path=None if isinstance(source, tuple) else os.fspath(source),
+                    audio_embedding=vec,
+                    keywords=keywords,
+                    prompt=build_prompt([k.keyword for k in keywords]),
+                    policy=slot.policy,
+                    duration_s=slot.duration_s,
+                    timings={"decode_audio": seconds, "embed_audio": embed_share},
+                )
+            )
+        return out
+
+    def _embed_windows(self, clips: list[AudioWindows]) -> list[np.ndarray]:
+        """One clip vector per clip: the re-normalised mean of its unit window embeddings.
+
+        The windows of all clips go through the audio model together (in chunks), so a batch
+        of clips costs one audio forward on a GPU instead of one per clip.
+        """
+        if not clips:
+            return []
+        counts = [c.windows.shape[0] for c in clips]
+        chunk = max(1, _AUDIO_WINDOWS_PER_CALL)
+        parts = []
+        for clip in clips:
+            for i in range(0, clip.windows.shape[0], chunk):
+                parts.append(torch.from_numpy(clip.windows[i : i + chunk]))
+        # Group consecutive window blocks into calls of at most ``chunk`` windows.
+        embeddings: list[torch.Tensor] = []
+        group: list[torch.Tensor] = []
+        size = 0
+        for part in parts:
+            if group and size + part.shape[0] > chunk:
+                embeddings.append(self.audio_model.embed_audio(torch.cat(group)).float().cpu())
+                group, size = [], 0
+            group.append(part)
+            size += part.shape[0]
+        if group:
+            embeddings.append(self.audio_model.embed_audio(torch.cat(group)).float().cpu())
+        flat = torch.cat(embeddings)
+        vectors = []
+        for block in torch.split(flat, counts):
+            # Mean of unit window embeddings, re-normalised: every window counts the same.
+            vec = torch.nn.functional.normalize(block.mean(dim=0), dim=0)
+            vectors.append(vec.numpy().astype(np.float32))
+        return vectors
 
     def _finish(self, items: list[_Prepared], cancel: Callable[[], bool] | None) -> list[Caption]:
         t0 = time.perf_counter()
@@ -356,13 +427,7 @@ class Captioner:
     def _run_batch(
         self, sources: list[AudioSource], cancel: Callable[[], bool] | None
     ) -> Iterator[Caption | CaptionFailure]:
-        slots: list[_Prepared | CaptionFailure] = []
-        for source in sources:
-            path = None if isinstance(source, tuple) else os.fspath(source)
-            try:
-                slots.append(self._prepare(source))
-            except CaptionerError as exc:
-                slots.append(CaptionFailure(_path_str(path), str(exc), type(exc).__name__))
+        slots = self._prepare_many(sources)
         ready = [s for s in slots if isinstance(s, _Prepared)]
         captions = iter(self._finish(ready, cancel) if ready else [])
         for slot in slots:

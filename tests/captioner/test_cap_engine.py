@@ -265,3 +265,27 @@ def test_fast_batch_decode_matches_the_tokenizer(cap: Captioner) -> None:
     slow = cap.lm.tokenizer.batch_decode(seqs, skip_special_tokens=True)
     assert cap.lm._rust_decode is not None
     assert cap.lm.decode_batch(seqs) == slow
+
+
+def test_windows_of_many_clips_share_audio_calls(
+    cap: Captioner, tmp_path: Path, monkeypatch
+) -> None:
+    import captioner.facade as facade
+
+    long = write_tone(tmp_path / "long.wav", seconds=20.0, sample_rate=16000, freq=300.0)
+    short = write_tone(tmp_path / "short.wav", seconds=1.0, sample_rate=16000, freq=900.0)
+    mean = with_config(cap, window_policy="mean", max_windows=8)
+    alone = [mean.embed_audio(long), mean.embed_audio(short)]
+    calls: list[int] = []
+    original = cap.audio_model.embed_audio
+
+    def counting(windows):
+        calls.append(int(windows.shape[0]))
+        return original(windows)
+
+    monkeypatch.setattr(cap.audio_model, "embed_audio", counting)
+    monkeypatch.setattr(facade, "_AUDIO_WINDOWS_PER_CALL", 3)
+    together = mean._prepare_many([long, short])
+    assert calls == [3, 3, 3]  # 8 + 1 windows in calls of at most 3
+    for got, want in zip(together, alone):
+        assert np.allclose(got.audio_embedding, want, atol=1e-5)  # type: ignore[union-attr]
