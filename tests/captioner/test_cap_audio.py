@@ -80,6 +80,22 @@ def test_ten_minute_file_reads_only_its_windows(tmp_path: Path) -> None:
     assert np.allclose(out.windows[:, 1000:-1000], 1000 / 32768, atol=1e-3)  # edges: resampler
 
 
+def test_peak_memory_does_not_grow_with_file_length(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = tmp_path / "long.wav"
+    with sf.SoundFile(str(path), "w", 8000, 2, subtype="PCM_16") as fh:
+        for _ in range(60):  # ten minutes of stereo: 38 MB once decoded to float32
+            fh.write(np.full((80000, 2), 1000, dtype=np.int16))
+    tracemalloc.start()
+    try:
+        windows(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4_000_000  # a few windows and one read block, never the whole file
+
+
 def test_array_input_and_channel_mix() -> None:
     stereo = np.stack([np.ones(8000), -np.ones(8000)], axis=1).astype(np.float32)
     out = windows((stereo, 16000))
