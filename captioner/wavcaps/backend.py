@@ -14,16 +14,13 @@ import torch
 
 from captioner.errors import ModelLoadError
 from captioner.wavcaps.config import WavCapsConfig
-from captioner.wavcaps.convert import FORMAT_VERSION, MARKER, WEIGHTS
+from captioner.wavcaps.convert import FALLBACK_TOKENIZER, FORMAT_VERSION, MARKER, WEIGHTS
 from captioner.wavcaps.model import WavCapsModel, skip_weight_init
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FALLBACK_TOKENIZER", "WavCapsBackend", "load_wavcaps"]
+__all__ = ["WavCapsBackend", "load_wavcaps"]
 
-#: The tokenizer WavCaps' text encoder was trained with; looked up in the local HF cache when
-#: the imported folder has no tokenizer files of its own.
-FALLBACK_TOKENIZER = "bert-base-uncased"
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
 # Any real WordPiece vocabulary has thousands of entries; a stub built from nothing has five.
 _MIN_TOKENIZER_SIZE = 100

@@ -23,7 +23,7 @@ from captioner.wavcaps.mapping import WavCapsImportError, convert_state_dict
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FORMAT_VERSION", "MARKER", "WEIGHTS", "import_checkpoint"]
+__all__ = ["FALLBACK_TOKENIZER", "FORMAT_VERSION", "MARKER", "WEIGHTS", "import_checkpoint"]
 
 #: File that marks (and configures) an imported model folder. Same name as
 #: ``captioner.backends.WAVCAPS_MARKER``, which dispatches on it.
@@ -32,6 +32,9 @@ MARKER = "earmark_wavcaps.json"
 FORMAT_VERSION = 1
 #: The weights file inside an imported folder.
 WEIGHTS = "model.safetensors"
+#: The tokenizer WavCaps' text encoder was trained with. Without ``--tokenizer``, the importer
+#: copies it from the local Hugging Face cache when there, and loading looks there again if not.
+FALLBACK_TOKENIZER = "bert-base-uncased"
 
 
 def _load_checkpoint(checkpoint: Path) -> dict[str, torch.Tensor]:
@@ -60,6 +63,17 @@ def _load_checkpoint(checkpoint: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def _cached_fallback_tokenizer() -> Path | None:
+    """Return ``bert-base-uncased``'s folder in the local HF cache, or None (never downloads)."""
+    from captioner.errors import ModelNotFoundError
+    from captioner.models import resolve
+
+    try:
+        return resolve(FALLBACK_TOKENIZER)
+    except ModelNotFoundError:
+        return None
+
+
 def _copy_tokenizer(tokenizer_dir: Path, dest: Path, config: WavCapsConfig) -> None:
     from transformers import AutoTokenizer
 
@@ -85,15 +99,16 @@ def import_checkpoint(
     """Convert a WavCaps HTSAT-BERT ``.pt`` checkpoint into a self-contained Earmark model folder.
 
     The folder holds ``model.safetensors``, ``earmark_wavcaps.json`` (config and provenance; it
-    also marks the folder for :func:`captioner.backends.load_audio_text_model`) and, when
-    ``tokenizer_dir`` is given, the tokenizer files. Nothing in it needs unpickling to load.
+    also marks the folder for :func:`captioner.backends.load_audio_text_model`) and the
+    tokenizer files (from ``tokenizer_dir``, else from ``bert-base-uncased`` in the local HF
+    cache when it is there). Nothing in it needs unpickling to load.
     The folder appears complete or not at all: it is written next to ``out_dir`` and renamed.
 
     Args:
         checkpoint: The WavCaps ``.pt`` file (weights under the key ``model``).
         out_dir: Folder to create; it must not exist or be empty.
-        tokenizer_dir: A BERT (``bert-base-uncased``) tokenizer folder to copy in. Without it,
-            loading looks for ``bert-base-uncased`` in the local Hugging Face cache.
+        tokenizer_dir: A BERT (``bert-base-uncased``) tokenizer folder to copy in. Without it
+            and without a cached ``bert-base-uncased``, loading looks in the cache again.
 
     Returns:
         ``out_dir``.
@@ -118,6 +133,10 @@ def import_checkpoint(
     try:
         if tokenizer_dir is not None:
             _copy_tokenizer(Path(tokenizer_dir).expanduser(), tmp, report.config)
+        else:
+            cached = _cached_fallback_tokenizer()
+            if cached is not None:
+                _copy_tokenizer(cached, tmp, report.config)
         save_file(tensors, str(tmp / WEIGHTS), metadata={"format": "pt"})
         marker = {
             "format": "earmark-wavcaps",

@@ -37,8 +37,8 @@ def register_models_subcommands(models_subparsers: Any) -> None:
         "--tokenizer",
         metavar="DIR",
         default=None,
-        help="bert-base-uncased tokenizer folder to copy in (default: looked up at load time "
-        "in the local Hugging Face cache)",
+        help="bert-base-uncased tokenizer folder to copy in (default: bert-base-uncased from "
+        "the local Hugging Face cache, if there)",
     )
     parser.set_defaults(func=run_import)
 
@@ -61,7 +61,7 @@ def run_import(args: argparse.Namespace) -> int:
         return 1
     print(f"imported WavCaps HTSAT-BERT into {Path(path)}")
     print(f"use it with: earmark caption --clap {Path(path)} FILE...")
-    if args.tokenizer is None:
+    if not (Path(path) / "tokenizer_config.json").is_file():
         print(
             "note: no --tokenizer given; bert-base-uncased must be in the Hugging Face cache "
             "(earmark models download bert-base-uncased)",

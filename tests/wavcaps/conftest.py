@@ -56,3 +56,19 @@ def scaled_checkpoint(
     tmp_path_factory: pytest.TempPathFactory, scaled_state: dict[str, torch.Tensor]
 ) -> Path:
     return write_checkpoint(tmp_path_factory.mktemp("ckpt") / "HTSAT-BERT-small.pt", scaled_state)
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_bert(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behave the same whether or not this computer's HF cache holds bert-base-uncased."""
+    import captioner.models
+    from captioner.errors import ModelNotFoundError
+
+    real = captioner.models.resolve
+
+    def resolve(ref: str, **kwargs: object) -> Path:
+        if ref == "bert-base-uncased":
+            raise ModelNotFoundError(f"model {ref} is not on this computer")
+        return real(ref, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(captioner.models, "resolve", resolve)
