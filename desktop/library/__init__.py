@@ -3,6 +3,20 @@
 Public API::
 
     from desktop.library import Library, FileQuery, run_jobs, export_csv
+
+    with Library.open(path) as lib:            # one Library (connection) per thread; WAL mode
+        lib.add_root("~/Sounds"); lib.scan(progress=..., cancel=...)
+        lib.count_files(FileQuery(text="dog", formats=("wav",)))
+        lib.list_files(query, offset, limit)   # sequential pages use keyset pagination
+        lib.enqueue("uncaptioned")
+        run_jobs(lib, captioner, should_stop=..., on_event=...)   # GUI worker and CLI
+        export_csv(lib, "out.csv", query=query)
+
+Layout: ``library.py`` (the class, lifecycle), ``_roots.py`` (roots, scanning into SQL),
+``scanning.py`` (walking the disk, headers, fingerprints), ``_captions.py`` (captions,
+keywords, embeddings), ``_queue.py`` (the persisted job queue), ``_query.py`` and ``_sql.py``
+(listing, filters, FTS5), ``semantic.py`` (embedding matrix, RRF), ``jobs.py`` (job loop),
+``export.py`` (CSV), ``schema.py`` (migrations), ``types.py`` (rows, queries, events).
 """
 
 from desktop.library.export import CSV_COLUMNS, export_csv

@@ -6,16 +6,24 @@ import dataclasses
 import json
 import logging
 import os
-import re
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from desktop.library._base import FILE_COLUMNS, LibraryBase, file_row
+from desktop.library._sql import (
+    BM25,
+    WORD,
+    fts_query,
+    is_ranked,
+    match_of,
+    only_status_filter,
+    order_by,
+    where_of,
+)
 from desktop.library.semantic import EmbeddingIndex, rrf_fuse
 from desktop.library.types import (
-    SORTABLE_COLUMNS,
     FileQuery,
     FileRow,
     SearchHit,
@@ -27,27 +35,12 @@ __all__ = ["RANK_LIMIT", "QueryMixin", "fts_query"]
 
 log = logging.getLogger(__name__)
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 _RANKED_CACHE_SIZE = 8
-#: Column weights (name, folder, caption, keywords) of the relevance score.
-_BM25 = "bm25(files_fts, 2.0, 1.0, 3.0, 2.0)"
 #: One-word searches with more hits than this are listed newest first instead of by
 #: relevance (the limit shrinks with the square of the number of words).
 RANK_LIMIT = 5000
 #: Up to this many hidden (missing) files, search counts subtract them instead of joining.
 _HIDDEN_SUBTRACT_MAX = 20000
-
-
-def fts_query(text: str) -> str | None:
-    """Turn typed text into a safe FTS5 query: every word quoted, prefix-matched, ANDed.
-
-    Quotes, ``*``, ``-``, ``NEAR(``, ``AND``/``OR``/``NOT`` and any other syntax lose their
-    meaning; ``None`` when the text has no words at all.
-    """
-    words = _WORD.findall(text)
-    if not words:
-        return None
-    return " ".join(f'"{w}"*' for w in words)
 
 
 class QueryMixin(LibraryBase):
@@ -77,13 +70,13 @@ class QueryMixin(LibraryBase):
     def count_files(self, query: FileQuery | None = None) -> int:
         """Number of files matching ``query`` (all non-missing files when ``None``)."""
         q = query or FileQuery()
-        where, params = _where(q)
-        if _is_ranked(q):
+        where, params = where_of(q)
+        if is_ranked(q):
             return len(self._ranked(q))
-        match = _match(q)
+        match = match_of(q)
         if match is not None:
             return self._fts_count(q, match)
-        if _only_status_filter(q):
+        if only_status_filter(q):
             # count(*) over the smallest index, minus the few hidden rows: ~2x faster at 1M.
             total = int(self._conn.execute("SELECT count(*) FROM files").fetchone()[0])
             hidden = [s for s in ("ok", "error", "missing") if s not in q.statuses]
@@ -115,14 +108,14 @@ class QueryMixin(LibraryBase):
         offset, limit = max(0, int(offset)), max(0, int(limit))
         if limit == 0:
             return []
-        if _is_ranked(q):
+        if is_ranked(q):
             return self._list_ranked(q, offset, limit)
-        where, params = _where(q)
-        match = _match(q)
+        where, params = where_of(q)
+        match = match_of(q)
         if match is not None:
             order = self._fts_order(q, match)
             sql = (
-                f"SELECT {FILE_COLUMNS}, -{_BM25} AS score FROM files_fts "
+                f"SELECT {FILE_COLUMNS}, -{BM25} AS score FROM files_fts "
                 "JOIN files f ON f.id = files_fts.rowid "
                 f"WHERE files_fts MATCH ? AND {where} ORDER BY {order} LIMIT ? OFFSET ?"
             )
@@ -150,24 +143,24 @@ class QueryMixin(LibraryBase):
         Reads one snapshot: rows committed by other connections meanwhile are not seen.
         """
         q = query or FileQuery()
-        if _is_ranked(q):
+        if is_ranked(q):
             ranked = self._ranked(q)
             for start in range(0, len(ranked), batch):
                 yield from self._list_ranked(q, start, batch)
             return
-        where, params = _where(q)
-        match = _match(q)
+        where, params = where_of(q)
+        match = match_of(q)
         if match is not None:
             order = self._fts_order(q, match)
             cur = self._fts(
-                f"SELECT {FILE_COLUMNS}, -{_BM25} AS score FROM files_fts "
+                f"SELECT {FILE_COLUMNS}, -{BM25} AS score FROM files_fts "
                 "JOIN files f ON f.id = files_fts.rowid "
                 f"WHERE files_fts MATCH ? AND {where} ORDER BY {order}",
                 [match, *params],
             )
         else:
             cur = self._conn.execute(
-                f"SELECT {FILE_COLUMNS}, NULL FROM files f WHERE {where} ORDER BY {_order(q)}",
+                f"SELECT {FILE_COLUMNS}, NULL FROM files f WHERE {where} ORDER BY {order_by(q)}",
                 params,
             )
         try:
@@ -261,7 +254,7 @@ class QueryMixin(LibraryBase):
         return count
 
     def _fts_count_uncached(self, q: FileQuery, match: str) -> int:
-        if _only_status_filter(q):
+        if only_status_filter(q):
             # Counting in the FTS index alone is ~50x faster than joining every match with
             # files; then take away the (usually few) matches with a hidden status.
             total = int(
@@ -290,7 +283,7 @@ class QueryMixin(LibraryBase):
                         (match, json.dumps(hidden_ids)),
                     ).fetchone()[0]
                 )
-        where, params = _where(q)
+        where, params = where_of(q)
         sql = (
             "SELECT count(*) FROM files_fts JOIN files f ON f.id = files_fts.rowid "
             f"WHERE files_fts MATCH ? AND {where}"
@@ -300,10 +293,10 @@ class QueryMixin(LibraryBase):
     def _fts_order(self, q: FileQuery, match: str) -> str:
         """ORDER BY for an FTS search: bm25, unless there are too many hits to rank."""
         if q.sort != "rank":
-            return _order(q)
+            return order_by(q)
         direction = "DESC" if q.descending else "ASC"
         # Scoring cost grows with the number of terms too (each has a position list).
-        terms = max(1, len(_WORD.findall(match)))
+        terms = max(1, len(WORD.findall(match)))
         if self._fts_count(q, match) > RANK_LIMIT // terms**2:
             # bm25 costs a few microseconds per hit; tens of thousands of hits (a common word,
             # a short prefix while typing) would stall every keystroke. List them newest
@@ -340,7 +333,7 @@ class QueryMixin(LibraryBase):
                 cond, extra = f"(f.{column}, f.id) {op} (?, ?)", [last[2], last[3]]
             found = self._conn.execute(
                 f"SELECT {FILE_COLUMNS} FROM files f WHERE {where} AND {cond} "
-                f"ORDER BY {_order(q)} LIMIT ?",
+                f"ORDER BY {order_by(q)} LIMIT ?",
                 [*params, *extra, limit],
             ).fetchall()
             # Descending order puts NULLs last, which the keyset condition skips: a short
@@ -348,14 +341,18 @@ class QueryMixin(LibraryBase):
             if len(found) == limit or not q.descending:
                 rows = [file_row(row) for row in found]
         if rows is None:
-            rows = [
-                file_row(row)
+            # Find the page's ids first: stepping over `offset` entries of a (partial) sort
+            # index is cheap; reading `offset` whole rows is not.
+            ids = [
+                row[0]
                 for row in self._conn.execute(
-                    f"SELECT {FILE_COLUMNS} FROM files f WHERE {where} "
-                    f"ORDER BY {_order(q)} LIMIT ? OFFSET ?",
+                    f"SELECT f.id FROM files f WHERE {where} "
+                    f"ORDER BY {order_by(q)} LIMIT ? OFFSET ?",
                     [*params, limit, offset],
                 )
             ]
+            by_id = self._rows_by_id(ids, visible_only=False)
+            rows = [by_id[i] for i in ids if i in by_id]
         if rows:
             tail = rows[-1]
             self._last_page = (q, offset + len(rows), getattr(tail, column), tail.id)
@@ -371,7 +368,7 @@ class QueryMixin(LibraryBase):
             return [dataclasses.replace(rows[i], score=scores[i]) for i in page if i in rows]
         found = self._conn.execute(
             f"SELECT {FILE_COLUMNS} FROM files f WHERE f.id IN (SELECT value FROM json_each(?)) "
-            f"ORDER BY {_order(q)} LIMIT ? OFFSET ?",
+            f"ORDER BY {order_by(q)} LIMIT ? OFFSET ?",
             (json.dumps(list(scores)), limit, offset),
         ).fetchall()
         return [file_row(row, scores.get(row[0])) for row in found]
@@ -420,7 +417,7 @@ class QueryMixin(LibraryBase):
             fused = rrf_fuse([[i for i, _ in semantic], text_ids])[: q.max_results]
         else:
             fused = semantic
-        where, params = _where(q)
+        where, params = where_of(q)
         allowed = {
             row[0]
             for row in self._conn.execute(
@@ -440,70 +437,3 @@ class QueryMixin(LibraryBase):
             "SELECT model_id FROM embeddings GROUP BY model_id ORDER BY count(*) DESC LIMIT 1"
         ).fetchone()
         return None if row is None else str(row[0])
-
-
-def _only_status_filter(q: FileQuery) -> bool:
-    return (
-        q.root_id is None
-        and not q.folder
-        and not q.formats
-        and q.min_duration is None
-        and q.max_duration is None
-        and q.captioned is None
-        and not q.keyword
-    )
-
-
-def _is_ranked(q: FileQuery) -> bool:
-    return q.mode in ("semantic", "hybrid") and bool(q.text.strip())
-
-
-def _match(q: FileQuery) -> str | None:
-    if not q.text.strip():
-        return None
-    if q.mode == "advanced":
-        return q.text
-    return fts_query(q.text)
-
-
-def _order(q: FileQuery) -> str:
-    column = "name" if q.sort == "rank" else q.sort
-    if column not in SORTABLE_COLUMNS:
-        raise ValueError(f"cannot sort by {column!r}")
-    direction = "DESC" if q.descending else "ASC"
-    return f"f.{column} {direction}, f.id {direction}" if column != "id" else f"f.id {direction}"
-
-
-def _where(q: FileQuery) -> tuple[str, list[Any]]:
-    """SQL condition on ``files AS f`` for the query's filters, with its parameters."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    if q.statuses:
-        clauses.append(f"f.status IN ({','.join('?' * len(q.statuses))})")
-        params.extend(q.statuses)
-    if q.root_id is not None:
-        clauses.append("f.root_id = ?")
-        params.append(q.root_id)
-    if q.folder:
-        folder = os.path.abspath(q.folder).rstrip(os.sep) or os.sep
-        base = folder if folder.endswith(os.sep) else folder + os.sep
-        clauses.append("(f.folder = ? OR (f.folder >= ? AND f.folder < ?))")
-        params.extend([folder, base, base[:-1] + chr(ord(os.sep) + 1)])
-    if q.formats:
-        clauses.append(f"f.ext IN ({','.join('?' * len(q.formats))})")
-        params.extend(fmt.lower().lstrip(".") for fmt in q.formats)
-    if q.min_duration is not None:
-        clauses.append("f.duration_s >= ?")
-        params.append(q.min_duration)
-    if q.max_duration is not None:
-        clauses.append("f.duration_s <= ?")
-        params.append(q.max_duration)
-    if q.captioned is not None:
-        clauses.append("f.caption_id IS NOT NULL" if q.captioned else "f.caption_id IS NULL")
-    if q.keyword:
-        clauses.append(
-            "f.caption_id IN (SELECT caption_id FROM caption_keywords "
-            "WHERE keyword = ? COLLATE NOCASE)"
-        )
-        params.append(q.keyword.strip())
-    return (" AND ".join(clauses) or "1"), params

@@ -134,8 +134,34 @@ BEGIN
 END;
 """
 
+# v2: the table hides missing files by default (status != 'missing'), so the sort indexes
+# become partial indexes on exactly that condition. A page far down the table can then be
+# found by stepping through the index alone, without reading each row to check its status.
+_SORTED = (
+    ("name", "name"),
+    ("folder", "folder"),
+    ("path", "path"),
+    ("ext", "ext"),
+    ("format", "format"),
+    ("size", "size"),
+    ("mtime", "mtime"),
+    ("duration", "duration_s"),
+    ("sample_rate", "sample_rate"),
+    ("channels", "channels"),
+    ("bit_depth", "bit_depth"),
+    ("caption", "caption"),
+    ("captioned_at", "captioned_at"),
+)
+_V2 = "\n".join(
+    [f"DROP INDEX IF EXISTS files_{name};" for name, _ in _SORTED]
+    + [
+        f"CREATE INDEX files_{name}_visible ON files({column}) WHERE status != 'missing';"
+        for name, column in _SORTED
+    ]
+)
+
 #: Migration ``i`` takes the schema from version ``i`` to ``i + 1``. Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

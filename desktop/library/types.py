@@ -267,7 +267,7 @@ class ScanReport:
     Attributes:
         seen: Audio files found on disk.
         added: New files registered.
-        updated: Known files whose size or mtime changed (metadata re-read).
+        updated: Known files re-read: size or mtime changed, or unreadable last time.
         unchanged: Known files skipped because size and mtime matched.
         moved: Files found at a new path and matched to a vanished row by fingerprint
             (their captions are kept).
