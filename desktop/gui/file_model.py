@@ -53,6 +53,23 @@ COLUMNS: tuple[tuple[str, str | None], ...] = (
 FILE_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 FILE_ROW_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_ROLES = frozenset({_DISPLAY, _TOOLTIP, _ALIGNMENT, _FOREGROUND, FILE_ID_ROLE, FILE_ROW_ROLE})
+_NUMERIC_COLUMNS = frozenset({3, 5, 6, 7, 8})
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_ROW_FLAGS = (
+    Qt.ItemFlag.ItemIsEnabled
+    | Qt.ItemFlag.ItemIsSelectable
+    | Qt.ItemFlag.ItemIsDragEnabled
+    | Qt.ItemFlag.ItemNeverHasChildren
+)
+_ERROR_COLOUR = QColor("#e5534b")
+_MUTED_COLOUR = QColor("#6e7681")
+_DIM_COLOUR = QColor("#8b949e")
+
 
 def format_duration(seconds: float | None) -> str:
     """``83.4`` -> ``"1:23.4"``; short clips keep tenths, unknown is empty."""
@@ -184,49 +201,41 @@ class FileTableModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
             if role == Qt.ItemDataRole.DisplayRole:
                 return COLUMNS[section][0]
-            if role == Qt.ItemDataRole.TextAlignmentRole and section in (3, 5, 6, 7, 8):
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if role == Qt.ItemDataRole.TextAlignmentRole and section in _NUMERIC_COLUMNS:
+                return _RIGHT
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemIsDragEnabled
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
+        return _ROW_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.parent().isValid():
+        # Called thousands of times per scroll: answer unknown roles before any lookup, and
+        # reuse prebuilt colours and strings.
+        if role not in _ROLES or not index.isValid():
             return None
         row = self.row_at(index.row())
         if row is None:
             return None
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return _display(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _FOREGROUND:
+            if row.status == "error":
+                return _ERROR_COLOUR
+            if column == 1 and not row.caption:
+                return _MUTED_COLOUR
+            return _DIM_COLOUR if column in (2, 9) else None
+        if role == _ALIGNMENT:
+            return _RIGHT if column in _NUMERIC_COLUMNS else None
+        if role == _TOOLTIP:
             if column in (1, 2) and row.caption:
                 return f"{row.caption}\n\nKeywords: {', '.join(row.keywords)}"
             if row.status == "error":
                 return f"Unreadable: {row.error}"
             return row.path
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (3, 5, 6, 7, 8):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if row.status == "error":
-                return QColor("#e5534b")
-            if column == 1 and not row.caption:
-                return QColor("#6e7681")
-            if column in (2, 9):
-                return QColor("#8b949e")
         if role == FILE_ID_ROLE:
             return row.id
-        if role == FILE_ROW_ROLE:
-            return row
-        return None
+        return row  # FILE_ROW_ROLE
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(COLUMNS):

@@ -13,21 +13,14 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QItemSelection, QModelIndex, QObject, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
-    QSplitter,
     QTableView,
     QTreeView,
-    QVBoxLayout,
-    QWidget,
 )
 
 from desktop.gui import background
@@ -42,6 +35,7 @@ from desktop.gui.side_models import FOLDER_ROLE, ROOT_ROLE, FolderTreeModel, Que
 from desktop.gui.table_menu import TableMenu
 from desktop.gui.tasks import TaskRunner
 from desktop.gui.waveform import WaveformCache
+from desktop.gui.window_layout import build_menus, build_widgets
 from desktop.gui.worker import CaptionerFactory, CaptionWorker, WorkerThread, load_captioner
 from desktop.library import FileQuery, FileRow, Library, ScanProgress
 from desktop.library.paths import data_dir
@@ -67,6 +61,16 @@ class MainWindow(QMainWindow):
         autostart: Resume a queue left from last time as soon as the window opens.
         pool: Thread pool for short I/O tasks (default: a private one).
     """
+
+    # Built by desktop.gui.window_layout.build_widgets.
+    sidebar: QTreeView
+    search: SearchBar
+    banner: QLabel
+    banner_button: QPushButton
+    table: QTableView
+    menu: TableMenu
+    detail: DetailPanel
+    queue_panel: QueuePanel
 
     workRequested = Signal()
     shutdownRequested = Signal()
@@ -99,14 +103,15 @@ class MainWindow(QMainWindow):
         self._scan_relay = _ScanRelay(self)
         self._scan_relay.advanced.connect(self._on_scan_progress)
         self._closing = False
+        self.last_message = ""  # the last problem shown to the user (tests read it)
         self.setWindowTitle("Earmark")
         self.setAcceptDrops(True)
 
         self.file_model = FileTableModel(self.library, self)
         self.folder_model = FolderTreeModel(self)
         self.queue_model = QueueModel(self)
-        self._build_ui()
-        self._build_menus()
+        build_widgets(self)
+        build_menus(self)
         self._start_worker(captioner_factory)
         self._snapshot_timer = QTimer(self)
         self._snapshot_timer.setSingleShot(True)
@@ -118,129 +123,6 @@ class MainWindow(QMainWindow):
             self.workRequested.emit()
 
     # -- construction --------------------------------------------------------------------------
-
-    def _build_ui(self) -> None:
-        self.sidebar = QTreeView()
-        self.sidebar.setObjectName("sidebar")
-        self.sidebar.setModel(self.folder_model)
-        self.sidebar.setHeaderHidden(True)
-        self.sidebar.header().setStretchLastSection(False)
-        self.sidebar.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.sidebar.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.sidebar.selectionModel().currentChanged.connect(self._on_folder_chosen)
-
-        self.search = SearchBar()
-        self.search.queryChanged.connect(self.apply_query)
-        self.banner = QLabel("")
-        self.banner.setObjectName("banner")
-        self.banner_button = QPushButton("Back to search")
-        self.banner_button.clicked.connect(lambda: self.apply_query(self.search.query()))
-        banner_row = QHBoxLayout()
-        banner_row.addWidget(self.banner, 1)
-        banner_row.addWidget(self.banner_button)
-        self._set_banner("")
-
-        self.table = QTableView()
-        self.table.setObjectName("fileTable")
-        self.table.setModel(self.file_model)
-        self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(26)
-        self.table.setDragEnabled(True)
-        # Drag out only: drops land on the window, which adds the files to the library.
-        self.table.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-        header = self.table.horizontalHeader()
-        for column, width in enumerate((200, 300, 150, 56, 52, 62, 30, 36, 66, 240)):
-            header.resizeSection(column, width)
-        header.setStretchLastSection(True)
-        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.menu = TableMenu(self)
-        self.table.customContextMenuRequested.connect(self.menu.popup_at)
-        space = QShortcut(QKeySequence(Qt.Key.Key_Space), self.table)
-        space.setContext(Qt.ShortcutContext.WidgetShortcut)
-        space.activated.connect(self.toggle_playback)
-
-        self.detail = DetailPanel()
-        self.detail.acceptRequested.connect(self.save_user_caption)
-        self.detail.regenerateRequested.connect(lambda fid: self.recaption([fid]))
-        self.detail.playRequested.connect(self.toggle_playback)
-        self.playback.started.connect(lambda _p: self.detail.set_playing(True))
-        self.playback.stopped.connect(lambda: self.detail.set_playing(False))
-        self.playback.stopped.connect(lambda: self.detail.waveform.set_playhead(None))
-        self.playback.positionChanged.connect(self.detail.waveform.set_playhead)
-        self.playback.failed.connect(self.show_message)
-
-        self.queue_panel = QueuePanel(self.queue_model)
-        self.queue_panel.pauseToggled.connect(self.set_paused)
-        self.queue_panel.cancelRequested.connect(self._cancel_queued)
-        self.queue_panel.retryRequested.connect(self._retry_failed)
-        self.queue_panel.clearRequested.connect(self._clear_finished)
-        self.queue_panel.modelsRequested.connect(lambda: self.open_models_dialog())
-
-        centre = QWidget()
-        centre.setObjectName("centre")
-        centre_layout = QVBoxLayout(centre)
-        centre_layout.setContentsMargins(10, 10, 6, 0)
-        centre_layout.setSpacing(8)
-        centre_layout.addWidget(self.search)
-        centre_layout.addLayout(banner_row)
-        centre_layout.addWidget(self.table, 1)
-
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.detail)
-        right.addWidget(self.queue_panel)
-        right.setSizes([470, 290])
-        main = QSplitter(Qt.Orientation.Horizontal)
-        side = QWidget()
-        side.setObjectName("sidebarBox")
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(8, 12, 4, 8)
-        side_layout.setSpacing(6)
-        side_heading = QLabel("LIBRARY")
-        side_heading.setObjectName("sectionLabel")
-        side_layout.addWidget(side_heading)
-        side_layout.addWidget(self.sidebar, 1)
-        main.addWidget(side)
-        main.addWidget(centre)
-        main.addWidget(right)
-        main.setSizes([200, 690, 390])
-        main.setStretchFactor(1, 1)
-        self.setCentralWidget(main)
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        add = QAction("Add folder…", self)
-        add.setShortcut(QKeySequence.StandardKey.Open)
-        add.triggered.connect(self._choose_folder)
-        rescan = QAction("Rescan library", self)
-        rescan.setShortcut(QKeySequence("F5"))
-        rescan.triggered.connect(self.rescan)
-        export = QAction("Export CSV…", self)
-        export.setShortcut(QKeySequence("Ctrl+E"))
-        export.triggered.connect(lambda: self.menu.export_dialog("search"))
-        quit_action = QAction("Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        for action in (add, rescan, export):
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(quit_action)
-        caption_menu = self.menuBar().addMenu("&Captioning")
-        caption_all = QAction("Caption everything not captioned", self)
-        caption_all.triggered.connect(self.caption_uncaptioned)
-        models = QAction("Models…", self)
-        models.triggered.connect(lambda: self.open_models_dialog())
-        settings = QAction("Settings…", self)
-        settings.setShortcut(QKeySequence.StandardKey.Preferences)
-        settings.triggered.connect(self.menu.settings_dialog)
-        for action in (caption_all, models, settings):
-            caption_menu.addAction(action)
 
     def _start_worker(self, factory: CaptionerFactory) -> None:
         self.worker_thread = WorkerThread(self)
@@ -580,8 +462,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 8000)
         self.last_message = message
 
-    last_message = ""
-
     # -- closing ---------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -599,8 +479,3 @@ class MainWindow(QMainWindow):
         self.runner.pool.waitForDone(5000)
         self.library.close()
         event.accept()
-
-    def confirm(self, title: str, text: str) -> bool:
-        """Ask a yes/no question."""
-        answer = QMessageBox.question(self, title, text)
-        return answer == QMessageBox.StandardButton.Yes

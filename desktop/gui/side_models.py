@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
 
-from desktop.library import FolderCount, JobRow, Library, RootInfo
+from desktop.library import FolderCount, JobRow, RootInfo
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,6 @@ class FolderTreeModel(QStandardItemModel):
             top[0].setToolTip(root.path)
             self.appendRow(top)
             _add_folders(top[0], root, folders.get(root.id, []))
-
-    @staticmethod
-    def load(library: Library) -> tuple[list[RootInfo], dict[int, list[FolderCount]]]:
-        """Read what :meth:`populate` needs (may run on a pool thread with its own Library)."""
-        roots = library.roots()
-        return roots, {r.id: library.folders(r.id) for r in roots}
 
 
 def _row(
@@ -122,14 +116,6 @@ class QueueModel(QAbstractTableModel):
     def job_at(self, row: int) -> JobRow | None:
         """The job at ``row``."""
         return self._jobs[row] if 0 <= row < len(self._jobs) else None
-
-    @staticmethod
-    def load(library: Library, per_state: int = 200) -> list[JobRow]:
-        """Read the jobs to show (may run on a pool thread with its own Library)."""
-        jobs: list[JobRow] = []
-        for state in ("running", "queued", "failed", "done"):
-            jobs.extend(library.jobs(state, limit=per_state))  # type: ignore[arg-type]
-        return jobs
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._jobs)
