@@ -553,10 +553,14 @@ def main() -> int:
         result["build"]["db_mb"] = round(db.stat().st_size / 2**20)
         print(result["build"], file=sys.stderr)
         result["fts"] = bench_fts(db, args.queries)
+        if hasattr(os, "getloadavg"):
+            result["fts"]["load_average"] = list(os.getloadavg())
         print(result["fts"], file=sys.stderr)
         result["export"] = bench_export(db, work / "export.csv")
         print(result["export"], file=sys.stderr)
         result["semantic"] = bench_semantic(db, args.dim, min(args.queries, 50))
+        if hasattr(os, "getloadavg"):
+            result["semantic"]["load_average"] = list(os.getloadavg())
         print(result["semantic"], file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -565,6 +569,8 @@ def main() -> int:
         "semantic_median_under_300ms": result["semantic"]["warm"]["median_ms"] < 300,
     }
     result["total_s"] = round(time.perf_counter() - started, 1)
+    if hasattr(os, "getloadavg"):
+        result["machine"]["load_average_at_end"] = list(os.getloadavg())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
