@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from _captioner_path import write_tone
+from _engine_audio import write_tone
 
 from captioner.audio import load_windows, plan_windows
 from captioner.errors import AudioDecodeError

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import _captioner_path  # noqa: F401 - must precede the captioner imports
 import numpy as np
 import pytest
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import _captioner_path  # noqa: F401 - must precede the captioner imports
 import torch
 
 from captioner.llm import LMState

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import _captioner_path  # noqa: F401 - must precede the captioner imports
 import numpy as np
 import pytest
 import soundfile as sf

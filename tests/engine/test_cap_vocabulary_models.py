@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import _captioner_path  # noqa: F401 - must precede the captioner imports
 import numpy as np
 import pytest
 

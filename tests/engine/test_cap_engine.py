@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from _captioner_path import write_tone
+from _engine_audio import write_tone
 
 from captioner import Captioner, CaptionerConfig
 from captioner.backends import load_audio_text_model
