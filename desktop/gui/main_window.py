@@ -104,6 +104,9 @@ class MainWindow(QMainWindow):
         self._scan_relay.advanced.connect(self._on_scan_progress)
         self._closing = False
         self.last_message = ""  # the last problem shown to the user (tests read it)
+        self.models_dialog: ModelsDialog | None = None
+        self._models_missing = False  # the last load found no models (until settings change)
+        self._load_failed = False
         self.setWindowTitle("Earmark")
         self.setAcceptDrops(True)
 
@@ -342,16 +345,19 @@ class MainWindow(QMainWindow):
     # -- worker events -------------------------------------------------------------------------
 
     def _on_model_loaded(self, embedding_model: str) -> None:
+        self._models_missing = self._load_failed = False
         self._embedding_model = embedding_model
         self.queue_panel.set_state("Models ready")
 
     def _on_models_missing(self, message: str) -> None:
+        self._models_missing = True
         self.queue_panel.set_state("Models not downloaded", missing_models=True)
         if self._user_wants_captions and not self._closing:
             self._user_wants_captions = False
             self.open_models_dialog(message)
 
     def _on_load_failed(self, message: str) -> None:
+        self._load_failed = True
         self.queue_panel.set_state("Models failed to load")
         self.show_message(message)
 
@@ -374,20 +380,36 @@ class MainWindow(QMainWindow):
     def _on_idle(self) -> None:
         if self._closing:
             return  # late events from the stopped worker
-        if not self.worker.is_paused():
-            self.queue_panel.set_state("Idle" if self._embedding_model is None else "Models ready")
-        else:
+        if self.worker.is_paused():
             self.queue_panel.set_state("Paused")
+        elif self._models_missing:
+            self.queue_panel.set_state("Models not downloaded", missing_models=True)
+        elif self._load_failed:
+            self.queue_panel.set_state("Models failed to load")
+        else:
+            self.queue_panel.set_state("Idle" if self._embedding_model is None else "Models ready")
         self._snapshot_timer.start()
         self._update_status()
 
     def open_models_dialog(self, reason: str = "") -> None:
         """Let the user download the models or choose their folders."""
+        if self.models_dialog is not None:
+            self.models_dialog.raise_()
+            return
         dialog = ModelsDialog(self.settings, self.runner, self, reason=reason)
-        dialog.exec()
-        chosen = dialog.settings()
-        if (chosen.clap, chosen.llm) != (self.settings.clap, self.settings.llm):
-            self.apply_settings(chosen)
+        self.models_dialog = dialog
+
+        def finished(_result: int) -> None:
+            self.models_dialog = None
+            chosen = dialog.settings()
+            if (chosen.clap, chosen.llm) != (self.settings.clap, self.settings.llm):
+                self.apply_settings(chosen)
+            if dialog.ready:
+                self.start_captioning()
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        dialog.open()  # window-modal, without a nested event loop
 
     def apply_settings(self, settings: AppSettings) -> None:
         """Save new settings and hand a copy to the worker."""
@@ -397,6 +419,9 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.show_message(f"Settings not saved: {exc}")
         self.settingsChanged.emit(settings.copy())
+        self._models_missing = self._load_failed = False
+        self._embedding_model = None
+        self._embeddings.clear()  # vectors from other models must not answer searches
         self.queue_panel.set_state("Idle")
 
     # -- refresh and messages ------------------------------------------------------------------

@@ -106,6 +106,7 @@ class ModelsDialog(QDialog):
         self._download = download
         self._cancel = threading.Event()
         self._present: dict[str, bool] = {}
+        self._downloaded = False
         self._progress = _Progress(self)
         self._progress.advanced.connect(self._on_progress)
 
@@ -152,6 +153,11 @@ class ModelsDialog(QDialog):
         layout.addWidget(self.buttons)
         self.refresh()
 
+    @property
+    def ready(self) -> bool:
+        """True once both models were found on this computer."""
+        return all(self._present.get(k, False) for k in ("clap", "llm"))
+
     def settings(self) -> AppSettings:
         """Settings with the chosen model folders."""
         return self._settings.copy()
@@ -179,6 +185,8 @@ class ModelsDialog(QDialog):
             label = self.rows[key][1]
             if present:
                 label.setText(f"✓ on this computer ({format_size(size)})")
+            elif self._downloaded:
+                label.setText("Still not found after the download")
             else:
                 label.setText("Not downloaded")
                 self._runner.run(partial(remote_size, ref), self._on_remote_size)
@@ -203,6 +211,7 @@ class ModelsDialog(QDialog):
             title = "Audio model" if key == "clap" else "Language model"
             self.rows[key][0].setText(f"<b>{title}</b><br>{path}")
             self._present.pop(key, None)
+            self._downloaded = False
             self.refresh()
 
     @Slot()
@@ -242,6 +251,7 @@ class ModelsDialog(QDialog):
         self.cancel_download.setVisible(False)
         self.bar.setVisible(False)
         self.message.setText("Download complete.")
+        self._downloaded = True
         self._present.clear()
         self.refresh()
 
