@@ -8,11 +8,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from captioner.prompt import article_for
 from captioner.testing.tiny_models import main as tiny_main
 from captioner.vocabulary import load_vocabulary
 from desktop.cli import main
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models gain nothing from threads; on a shared busy machine threads only wait."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def model_args(tiny_models: Path) -> list[str]:

@@ -36,6 +36,15 @@ def cap(tiny_models: Path) -> Captioner:
     )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models gain nothing from threads; on a shared busy machine threads only wait."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def with_config(cap: Captioner, **kw: object) -> Captioner:
     cfg = dataclasses.replace(cap.config, **kw)  # type: ignore[arg-type]
     return Captioner(
@@ -91,11 +100,11 @@ def test_same_input_same_caption(tiny_models: Path, cap: Captioner, tone: Path) 
 
 
 def test_exact_speedups_give_identical_captions(cap: Captioner, tmp_path: Path) -> None:
-    paths = clips(tmp_path, 4)
+    paths = clips(tmp_path, 3)
     plain = with_config(cap, early_decision=False)
     reference = [plain.caption(p).text for p in paths]
     assert [c.text for c in cap.caption_many(paths, batch_size=1)] == reference
-    assert [c.text for c in cap.caption_many(paths, batch_size=3)] == reference
+    assert [c.text for c in cap.caption_many(paths, batch_size=2)] == reference
 
 
 @pytest.mark.parametrize("beta", [0.5, 2.0])
@@ -105,10 +114,9 @@ def test_batched_early_decided_decoding_equals_the_plain_loop(cap: Captioner, be
         build_prompt([]),
         build_prompt(["Dog", "Speech"]),
         build_prompt(["Rain", "Thunder", "Engine"]),
-        build_prompt(["Music"]),
     ]
     audio = torch.nn.functional.normalize(
-        torch.randn(4, cap.dim, generator=torch.Generator().manual_seed(3)), dim=-1
+        torch.randn(3, cap.dim, generator=torch.Generator().manual_seed(3)), dim=-1
     )
     plain = with_config(cap, beta=beta, early_decision=False).decoder
     fast = with_config(cap, beta=beta).decoder
