@@ -166,9 +166,12 @@ class _ArrayReader(_Reader):
 
     def read_mono(self, start: int, frames: int) -> np.ndarray:
         seg = self._data[start : start + frames]
+        # Integer PCM (e.g. int16 from a recorder) is scaled to [-1, 1] like soundfile does.
+        scale = float(-np.iinfo(seg.dtype).min) if np.issubdtype(seg.dtype, np.integer) else 1.0
         if seg.ndim == 2:
             seg = seg.mean(axis=1, dtype=np.float64)
-        return np.asarray(seg, dtype=np.float32)
+        out = np.asarray(seg, dtype=np.float32)
+        return out / np.float32(scale) if scale != 1.0 else out
 
 
 class _FileReader(_Reader):

@@ -100,6 +100,8 @@ def test_array_input_and_channel_mix() -> None:
     stereo = np.stack([np.ones(8000), -np.ones(8000)], axis=1).astype(np.float32)
     out = windows((stereo, 16000))
     assert np.allclose(out.windows[0, :8000], 0.0)
+    pcm = (np.ones(8000) * 16384).astype(np.int16)
+    assert np.allclose(windows((pcm, 16000)).windows[0, :8000], 0.5)  # int PCM scaled like files
     with pytest.raises(AudioDecodeError, match="sample rate"):
         windows((stereo, 0))
     with pytest.raises(AudioDecodeError, match="shape"):
