@@ -13,6 +13,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -26,6 +27,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from desktop.gui.block_fetcher import BlockFetcher
 from desktop.library import FileQuery, FileRow, Library
 
 log = logging.getLogger(__name__)
@@ -92,9 +94,21 @@ def format_size(size: int | None) -> str:
 
 
 class FileTableModel(QAbstractTableModel):
-    """Table of files over a GUI-thread :class:`Library` connection."""
+    """Table of files over a GUI-thread :class:`Library` connection.
 
-    def __init__(self, library: Library, parent: QObject | None = None) -> None:
+    Args:
+        library: The GUI thread's library connection.
+        parent: Qt parent.
+        background_db: When given, blocks far from the loaded ones are read on a
+            :class:`BlockFetcher` thread with its own connection to this database.
+    """
+
+    def __init__(
+        self,
+        library: Library,
+        parent: QObject | None = None,
+        background_db: Path | None = None,
+    ) -> None:
         super().__init__(parent)
         self._library = library
         self._query = FileQuery()
@@ -102,7 +116,19 @@ class FileTableModel(QAbstractTableModel):
         self._count = 0
         self._blocks: OrderedDict[int, list[FileRow]] = OrderedDict()
         self._error: str | None = None
+        self._generation = 0
+        self._requested: set[int] = set()
+        self._fetcher: BlockFetcher | None = None
+        if background_db is not None:
+            self._fetcher = BlockFetcher(background_db, BLOCK_ROWS)
+            self._fetcher.fetched.connect(self._on_fetched)
         self._count = self._safe_count()
+
+    def shutdown(self) -> None:
+        """Stop the background reader, if any (call before closing the library)."""
+        if self._fetcher is not None:
+            self._fetcher.stop()
+            self._fetcher = None
 
     # -- what is shown -----------------------------------------------------------------------
 
@@ -123,6 +149,7 @@ class FileTableModel(QAbstractTableModel):
     def set_query(self, query: FileQuery) -> None:
         """Show the files matching ``query``."""
         self.beginResetModel()
+        self._new_generation()
         self._query = query
         self._fixed = None
         self._blocks.clear()
@@ -132,6 +159,7 @@ class FileTableModel(QAbstractTableModel):
     def show_rows(self, rows: Sequence[FileRow]) -> None:
         """Show exactly these rows (e.g. similar sounds) until the next :meth:`set_query`."""
         self.beginResetModel()
+        self._new_generation()
         self._fixed = list(rows)
         self._blocks.clear()
         self._count = len(self._fixed)
@@ -160,8 +188,12 @@ class FileTableModel(QAbstractTableModel):
                     self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
                     return
 
-    def row_at(self, row: int) -> FileRow | None:
-        """The file shown at ``row`` (fetching its block if needed)."""
+    def row_at(self, row: int, wait: bool = True) -> FileRow | None:
+        """The file shown at ``row``, fetching its block if needed.
+
+        With ``wait=False`` a block far from the loaded ones is requested in the background
+        and ``None`` is returned; the rows fill in with ``dataChanged`` when it arrives.
+        """
         if row < 0 or row >= self._count:
             return None
         if self._fixed is not None:
@@ -169,6 +201,11 @@ class FileTableModel(QAbstractTableModel):
         block = row // BLOCK_ROWS
         rows = self._blocks.get(block)
         if rows is None:
+            if not wait and self._can_defer(block):
+                if block not in self._requested and self._fetcher is not None:
+                    self._requested.add(block)
+                    self._fetcher.request(self._generation, self._query, block)
+                return None
             rows = self._fetch_block(block)
         else:
             self._blocks.move_to_end(block)
@@ -213,9 +250,9 @@ class FileTableModel(QAbstractTableModel):
         # reuse prebuilt colours and strings.
         if role not in _ROLES or not index.isValid():
             return None
-        row = self.row_at(index.row())
+        row = self.row_at(index.row(), wait=False)
         if row is None:
-            return None
+            return "…" if role == _DISPLAY and index.column() == 0 else None
         column = index.column()
         if role == _DISPLAY:
             return _display(row, column)
@@ -295,6 +332,38 @@ class FileTableModel(QAbstractTableModel):
         while len(self._blocks) > _MAX_BLOCKS:
             self._blocks.popitem(last=False)
         return rows
+
+    def _new_generation(self) -> None:
+        self._generation += 1
+        self._requested.clear()
+        if self._fetcher is not None:
+            self._fetcher.set_generation(self._generation)
+
+    def _can_defer(self, block: int) -> bool:
+        # Neighbours of loaded blocks are cheap keyset reads; semantic queries need the GUI's
+        # text embedder, which the background connection does not have.
+        return (
+            self._fetcher is not None
+            and block > 0
+            and self._query.mode in ("text", "advanced")
+            and (block - 1) not in self._blocks
+            and (block + 1) not in self._blocks
+        )
+
+    def _on_fetched(self, generation: int, block: int, rows: object) -> None:
+        if generation != self._generation:
+            return
+        self._requested.discard(block)
+        if not isinstance(rows, list):
+            rows = self._fetch_block(block)  # background read failed: read it here
+        else:
+            self._blocks[block] = rows
+            while len(self._blocks) > _MAX_BLOCKS:
+                self._blocks.popitem(last=False)
+        first = block * BLOCK_ROWS
+        last = min(first + BLOCK_ROWS, self._count) - 1
+        if last >= first:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
 
     def _loaded_blocks(self) -> list[tuple[int, list[FileRow]]]:
         if self._fixed is not None:

@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Earmark")
         self.setAcceptDrops(True)
 
-        self.file_model = FileTableModel(self.library, self)
+        self.file_model = FileTableModel(self.library, self, background_db=self.db_path)
         self.folder_model = FolderTreeModel(self)
         self.queue_model = QueueModel(self)
         build_widgets(self)
@@ -502,5 +502,6 @@ class MainWindow(QMainWindow):
         self.shutdownRequested.emit()
         self.worker_thread.wait()
         self.runner.pool.waitForDone(5000)
+        self.file_model.shutdown()
         self.library.close()
         event.accept()

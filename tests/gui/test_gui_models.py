@@ -114,3 +114,25 @@ def test_queue_model_shows_states_and_reasons(qtbot, library_db: Path) -> None:
     assert states.count("Queued") == len(SOUNDS) - 1
     failed = states.index("Failed")
     assert model.index(failed, 2).data() == "audio could not be decoded"
+
+
+def test_far_blocks_arrive_from_the_background_reader(
+    qtbot, library_db: Path, library: Library, monkeypatch
+) -> None:
+    monkeypatch.setattr(fm, "BLOCK_ROWS", 1)
+    model = FileTableModel(library, background_db=library_db)
+    try:
+        QAbstractItemModelTester(model, Mode.Fatal)
+        expected = [r.name for r in library.list_files(None, 0, 100)]
+        assert model.index(0, 0).data() == expected[0]  # first block: read at once
+        far = model.index(3, 0)
+        placeholder = far.data()
+        # Far from block 0: a placeholder until the background read lands.
+        qtbot.waitUntil(lambda: model.index(3, 0).data() == expected[3], timeout=10_000)
+        assert placeholder in ("…", expected[3])
+        assert model.row_at(3).name == expected[3]
+        # A new query drops answers for the old one.
+        model.set_query(FileQuery(text="snare"))
+        assert [model.index(r, 0).data() for r in range(model.rowCount())] == ["snare_crack.wav"]
+    finally:
+        model.shutdown()
