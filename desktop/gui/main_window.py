@@ -37,7 +37,7 @@ from desktop.gui.tasks import TaskRunner
 from desktop.gui.waveform import WaveformCache
 from desktop.gui.window_layout import build_menus, build_widgets
 from desktop.gui.worker import CaptionerFactory, CaptionWorker, WorkerThread, load_captioner
-from desktop.library import FileQuery, FileRow, Library, ScanProgress
+from desktop.library import FileQuery, FileRow, Library, ScanProgress, ScanReport
 from desktop.library.paths import data_dir
 
 log = logging.getLogger(__name__)
@@ -329,7 +329,19 @@ class MainWindow(QMainWindow):
                 relay.advanced.emit(p.seen, p.current)
 
         def done(report: object) -> None:
-            self.statusBar().showMessage(f"Scan finished: {report}", 6000)
+            assert isinstance(report, ScanReport)
+            parts = [
+                f"{report.seen:,} files",
+                f"{report.added:,} new",
+                f"{report.updated:,} changed",
+            ]
+            if report.moved:
+                parts.append(f"{report.moved:,} moved")
+            if report.missing:
+                parts.append(f"{report.missing:,} missing")
+            if report.errors:
+                parts.append(f"{report.errors:,} unreadable")
+            self.statusBar().showMessage("Scan finished: " + ", ".join(parts), 6000)
             self.file_model.refresh()
             self._snapshot_timer.start()
 

@@ -193,3 +193,16 @@ def test_closing_mid_run_stops_cleanly_and_the_queue_resumes(qtbot, library_db: 
     with qtbot.waitSignal(mirror.idle, timeout=WAIT_MS):
         again.workRequested.emit()
     assert _counts(library_db).done == len(SOUNDS)
+
+
+def test_rescan_runs_off_the_gui_thread_and_refreshes(
+    qtbot, window: MainWindow, sound_folder: Path
+) -> None:
+    write_tone(sound_folder / "drums" / "hat_closed.wav", 0.2, 5000.0)
+    (sound_folder / "tone_a440.wav").unlink()
+    window.rescan()
+    qtbot.waitUntil(lambda: "Scan finished" in window.statusBar().currentMessage(), timeout=WAIT_MS)
+    message = window.statusBar().currentMessage()
+    assert "1 new" in message and "1 missing" in message
+    names = _shown_names(window)
+    assert "hat_closed.wav" in names and "tone_a440.wav" not in names
