@@ -25,6 +25,7 @@ from captioner.audio import AudioWindows, load_windows
 from captioner.backends import load_audio_text_model
 from captioner.config import CaptionerConfig
 from captioner.decoding import GuidedDecoder
+from captioner.devices import pick_device, pick_dtype
 from captioner.errors import CaptionerError
 from captioner.llm import CausalLM
 from captioner.models import DEFAULT_CLAP, DEFAULT_LLM, data_dir, resolve
@@ -41,55 +42,10 @@ from captioner.vocabulary import Vocabulary, cached_keyword_embeddings, load_voc
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Captioner", "pick_device", "pick_dtype"]
+__all__ = ["Captioner"]
 
 # Most windows per audio-model call: bounds memory for long files and big batches.
 _AUDIO_WINDOWS_PER_CALL = 16
-
-
-def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """Resolve ``"auto"`` to CUDA, then MPS, then CPU; other values pass through.
-
-    Raises:
-        CaptionerError: If the named device is not available.
-    """
-    if isinstance(device, torch.device):
-        return device
-    name = device.strip().lower()
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise CaptionerError("device cuda requested, but no CUDA GPU is available")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise CaptionerError("device mps requested, but MPS is not available")
-    try:
-        return torch.device(name)
-    except RuntimeError as exc:
-        raise CaptionerError(f"unknown device {device!r}") from exc
-
-
-def pick_dtype(device: torch.device, dtype: str | torch.dtype | None) -> torch.dtype:
-    """Half precision on GPUs, float32 on CPU, unless ``dtype`` says otherwise."""
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype is None:
-        return torch.float16 if device.type in ("cuda", "mps") else torch.float32
-    table = {
-        "float32": torch.float32,
-        "fp32": torch.float32,
-        "float16": torch.float16,
-        "fp16": torch.float16,
-        "bfloat16": torch.bfloat16,
-        "bf16": torch.bfloat16,
-    }
-    try:
-        return table[dtype.lower()]
-    except KeyError:
-        raise CaptionerError(f"unknown dtype {dtype!r}; use one of {', '.join(table)}") from None
 
 
 @dataclass

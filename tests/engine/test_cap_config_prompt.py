@@ -69,3 +69,21 @@ def test_select_keywords_names_a_duplicate_keyword_once() -> None:
     emb = np.eye(3, dtype=np.float32)[[0, 0, 1]]
     chosen = select_keywords(np.array([1, 0.1, 0], np.float32), emb, ["Cat", "Cat", "Dog"], 2)
     assert [k.keyword for k in chosen] == ["Cat", "Dog"]
+
+
+def test_device_and_dtype_choice() -> None:
+    import torch
+
+    from captioner.devices import pick_device, pick_dtype
+    from captioner.errors import CaptionerError
+
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device("auto").type in ("cpu", "cuda", "mps")
+    assert pick_dtype(torch.device("cpu"), None) == torch.float32
+    assert pick_dtype(torch.device("cuda"), None) == torch.float16
+    assert pick_dtype(torch.device("cpu"), "bf16") == torch.bfloat16
+    with pytest.raises(CaptionerError, match="unknown dtype"):
+        pick_dtype(torch.device("cpu"), "int3")
+    if not torch.cuda.is_available():
+        with pytest.raises(CaptionerError, match="no CUDA GPU"):
+            pick_device("cuda")
