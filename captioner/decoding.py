@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
@@ -163,7 +163,6 @@ class DecodingBatch:
     stop_reason: list[str | None]
     early_decisions: list[int]
     t: int = 0
-    steps: list[int] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
