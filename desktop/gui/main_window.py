@@ -115,6 +115,10 @@ class MainWindow(QMainWindow):
         self.queue_model = QueueModel(self)
         build_widgets(self)
         build_menus(self)
+        # After the view has re-sorted the model: later searches and filters keep that order.
+        self.table.horizontalHeader().sortIndicatorChanged.connect(
+            lambda *_: self.search.set_sort(self.file_model.query)
+        )
         self._start_worker(captioner_factory)
         self._snapshot_timer = QTimer(self)
         self._snapshot_timer.setSingleShot(True)

@@ -65,6 +65,7 @@ class SearchBar(QWidget):
         for combo in (self.mode, self.format, self.captioned):
             combo.currentIndexChanged.connect(self._on_mode_or_filter)
         self._base = FileQuery()
+        self._last_text = ""
 
         for combo in (self.mode, self.format, self.captioned):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -94,7 +95,9 @@ class SearchBar(QWidget):
             mode=mode,
             formats=(fmt,) if fmt != _FORMATS[0] else (),
             captioned=self.captioned.currentData(),
-            sort="rank" if text else self._base.sort,
+            # "rank" is relevance for a search and name order without one.
+            sort=self._base.sort,
+            descending=self._base.descending,
         )
 
     def set_sort(self, query: FileQuery) -> None:
@@ -116,4 +119,9 @@ class SearchBar(QWidget):
     @Slot()
     def _emit(self) -> None:
         self._timer.stop()
+        text = self.edit.text().strip()
+        if text and not self._last_text:
+            # A new search starts in relevance order, whatever column was sorted before.
+            self._base = replace(self._base, sort="rank", descending=False)
+        self._last_text = text
         self.queryChanged.emit(self.query())

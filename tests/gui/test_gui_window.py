@@ -206,3 +206,17 @@ def test_rescan_runs_off_the_gui_thread_and_refreshes(
     assert "1 new" in message and "1 missing" in message
     names = _shown_names(window)
     assert "hat_closed.wav" in names and "tone_a440.wav" not in names
+
+
+def test_header_sort_survives_filters_and_searches_start_by_relevance(
+    qtbot, window: MainWindow
+) -> None:
+    window.table.horizontalHeader().setSortIndicator(3, Qt.SortOrder.DescendingOrder)  # Length
+    assert window.file_model.query.sort == "duration_s"
+    window.search.captioned.setCurrentIndex(window.search.captioned.findData(False))
+    assert window.file_model.query.sort == "duration_s" and window.file_model.query.descending
+    lengths = [window.file_model.row_at(r).duration_s for r in range(window.file_model.rowCount())]
+    assert lengths == sorted(lengths, reverse=True)
+    window.search.edit.setText("drums")
+    window.search.edit.returnPressed.emit()
+    assert window.file_model.query.sort == "rank"
