@@ -74,3 +74,34 @@ def test_settings_dialog_keeps_only_changed_knobs(qtbot) -> None:
     dialog.preset.setCurrentText("paper")  # loads the preset's values into the knobs
     assert dialog.settings().overrides == {}
     assert dialog.settings().preset == "paper"
+
+
+def test_models_dialog_cancel_stops_the_download(qtbot, tmp_path) -> None:
+    import threading
+
+    from captioner.errors import CaptionerError
+
+    started = threading.Event()
+
+    def slow_download(ref, *, progress, cancel):
+        progress(0, 10_000_000)
+        started.set()
+        for _ in range(1000):  # checks the flag between "files", like the real download
+            if cancel():
+                raise CaptionerError(f"download of {ref} cancelled; run it again to resume")
+            threading.Event().wait(0.01)
+        raise AssertionError("cancel was never seen")
+
+    runner = TaskRunner(QThreadPool())
+    dialog = ModelsDialog(
+        AppSettings(clap="nobody/a", llm="nobody/b"), runner, download=slow_download
+    )
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(dialog.download_button.isEnabled, timeout=WAIT_MS)
+    dialog.download_button.click()
+    qtbot.waitUntil(started.is_set, timeout=WAIT_MS)
+    assert dialog.cancel_download.isVisibleTo(dialog)
+    dialog.cancel_download.click()
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=WAIT_MS)
+    assert dialog.message.text().startswith("Download cancelled")
+    assert dialog.download_button.isEnabled()
