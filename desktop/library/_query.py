@@ -308,9 +308,11 @@ class QueryMixin(LibraryBase):
         try:
             return self._conn.execute(sql, params)
         except sqlite3.OperationalError as exc:
-            if "fts5" in str(exc) or "syntax" in str(exc) or "no such column" in str(exc):
-                raise ValueError(f"invalid search syntax: {exc}") from exc
-            raise
+            message = str(exc)
+            if any(word in message for word in ("locked", "busy", "disk", "I/O", "readonly")):
+                raise  # the database's trouble, not the query's
+            # Escaped queries never fail; an advanced one with bad syntax lands here.
+            raise ValueError(f"invalid search syntax: {message}") from exc
 
     def _list_plain(
         self, q: FileQuery, where: str, params: list[Any], offset: int, limit: int
