@@ -139,17 +139,19 @@ class MainWindow(QMainWindow):
         self.shutdownRequested.connect(self.worker.shutdown)
         self.settingsChanged.connect(self.worker.apply_settings)
         w = self.worker
-        w.loadingStarted.connect(lambda: self.queue_panel.set_state("Loading models…", busy=True))
+        # Bound methods only: a lambda connected to a worker signal would run on the worker's
+        # thread (PySide gives it no receiver), and widgets must only be touched here.
+        w.loadingStarted.connect(self._on_loading_started)
         w.modelLoaded.connect(self._on_model_loaded)
         w.modelsMissing.connect(self._on_models_missing)
         w.loadFailed.connect(self._on_load_failed)
         w.jobStarted.connect(self._on_job_started)
         w.captioned.connect(self._on_captioned)
-        w.failed.connect(lambda _fid, _msg: self._snapshot_timer.start())
+        w.failed.connect(self._on_job_failed)
         w.progress.connect(self.queue_panel.set_progress)
         w.idle.connect(self._on_idle)
         w.textEmbedded.connect(self._on_text_embedded)
-        w.textEmbeddingFailed.connect(lambda _t, msg: self.show_message(msg))
+        w.textEmbeddingFailed.connect(self._on_text_embedding_failed)
         self.worker_thread.start()
 
     # -- queries and selection -----------------------------------------------------------------
@@ -359,6 +361,16 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Scanning… {seen:,} files  {current}")
 
     # -- worker events -------------------------------------------------------------------------
+
+    def _on_loading_started(self) -> None:
+        self.queue_panel.set_state("Loading models…", busy=True)
+
+    def _on_job_failed(self, _file_id: int, _message: str) -> None:
+        self._snapshot_timer.start()
+
+    def _on_text_embedding_failed(self, _text: str, message: str) -> None:
+        self.statusBar().clearMessage()
+        self.show_message(message)
 
     def _on_model_loaded(self, embedding_model: str) -> None:
         self._models_missing = self._load_failed = False

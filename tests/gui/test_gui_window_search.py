@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QThread
 
 from captioner.errors import ModelNotFoundError
 from desktop.gui.main_window import MainWindow
@@ -58,11 +59,21 @@ def test_missing_models_open_the_models_dialog_and_keep_the_queue(qtbot, library
 
     win = MainWindow(library_db, AppSettings(), missing, autostart=False)
     qtbot.addWidget(win)
+    on_gui_thread: list[bool] = []
+    real_set_state = win.queue_panel.set_state
+
+    def recording_set_state(*args, **kwargs):
+        on_gui_thread.append(QThread.currentThread() == win.thread())
+        real_set_state(*args, **kwargs)
+
+    win.queue_panel.set_state = recording_set_state
     win.caption_uncaptioned()
     qtbot.waitUntil(lambda: win.models_dialog is not None, timeout=WAIT_MS)
     assert "not on this computer" in win.models_dialog.findChildren(type(win.banner))[0].text()
     assert win.queue_panel.models_button.isVisibleTo(win)
     assert win.queue_panel.state.text() == "Models not downloaded"
+    # "Loading models…", "Models not downloaded"…: every worker report reaches widgets here.
+    assert len(on_gui_thread) >= 2 and all(on_gui_thread)
     win.models_dialog.reject()
     assert win.models_dialog is None
     assert win.library.queue_counts().queued == len(SOUNDS)
