@@ -46,7 +46,7 @@ class PlaybackController(QObject):
     stopped = Signal()
     failed = Signal(str)
     positionChanged = Signal(float)
-    _streamFinished = Signal()
+    _streamFinished = Signal(int)
 
     def __init__(
         self,
@@ -61,6 +61,9 @@ class PlaybackController(QObject):
         self._frames_done = 0
         self._frames_total = 0
         self._lock = threading.Lock()
+        # Each stream gets a number, so a late "finished" from a stopped stream cannot stop
+        # the one that replaced it.
+        self._token = 0
         self._timer = QTimer(self)
         self._timer.setInterval(33)
         self._timer.timeout.connect(self._report_position)
@@ -98,6 +101,8 @@ class PlaybackController(QObject):
             self.failed.emit(f"Cannot play {os.path.basename(os.fspath(path))}: {exc}")
             return False
         channels = min(audio.channels, 2)
+        self._token += 1
+        token = self._token
         port_audio_error: type[BaseException] = getattr(sd, "PortAudioError", OSError)
         try:
             stream = sd.OutputStream(
@@ -105,7 +110,7 @@ class PlaybackController(QObject):
                 channels=channels,
                 dtype="float32",
                 callback=self._make_callback(audio, channels),
-                finished_callback=self._streamFinished.emit,
+                finished_callback=lambda: self._streamFinished.emit(token),
             )
             stream.start()
         except (port_audio_error, OSError, ValueError) as exc:
@@ -157,10 +162,10 @@ class PlaybackController(QObject):
             self._path = None
             self.stopped.emit()
 
-    @Slot()
-    def _on_stream_finished(self) -> None:
+    @Slot(int)
+    def _on_stream_finished(self, token: int) -> None:
         with self._lock:
-            ended_alone = self._stream is not None
+            ended_alone = self._stream is not None and token == self._token
         if ended_alone:
             self.positionChanged.emit(1.0)
             self.stop()

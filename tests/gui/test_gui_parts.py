@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QCoreApplication, QThreadPool
 
 from desktop.gui import playback
 from desktop.gui.detail import DetailPanel
@@ -150,3 +150,69 @@ def test_detail_panel_accept_needs_an_edit(qtbot) -> None:
     assert not panel.accept_button.isEnabled()
     panel.keywords_edit.setText("Rain, rain , roof,,")
     assert panel.keywords() == ["Rain", "roof"]
+
+
+class _FakeStream:
+    def __init__(self, samplerate, channels, dtype, callback, finished_callback) -> None:
+        self.samplerate, self.channels = samplerate, channels
+        self.callback, self.finished_callback = callback, finished_callback
+        self.started = self.closed = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> None:
+        self.started = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _FakeSoundDevice:
+    class PortAudioError(Exception):
+        pass
+
+    class CallbackStop(Exception):
+        pass
+
+    def __init__(self) -> None:
+        self.streams: list[_FakeStream] = []
+
+    def OutputStream(self, **kwargs):
+        stream = _FakeStream(**kwargs)
+        self.streams.append(stream)
+        return stream
+
+
+def test_playback_streams_the_file_and_a_late_finish_cannot_stop_the_next(
+    qtbot, tone: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import threading
+
+    device = _FakeSoundDevice()
+    monkeypatch.setattr(playback, "_stop_exception", lambda: device.CallbackStop())
+    player = PlaybackController(load_backend=lambda: device)
+    with qtbot.waitSignal(player.started, timeout=WAIT_MS):
+        assert player.play(tone)
+    first = device.streams[0]
+    assert (first.samplerate, first.channels) == (16000, 1)
+    out = np.zeros((4000, 1), dtype=np.float32)
+    first.callback(out, 4000, None, None)  # PortAudio asks for a block
+    expected, _ = sf.read(str(tone), frames=4000, dtype="float32")
+    np.testing.assert_allclose(out[:, 0], expected, atol=1e-4)
+    other = tmp_path / "other.wav"
+    sf.write(str(other), np.zeros((800, 2), dtype=np.float32), 8000)
+    player.play(other)  # replaces the first stream
+    assert first.closed and player.playing_path == str(other)
+    # The first stream's "finished" arrives late, from PortAudio's thread: ignored.
+    late = threading.Thread(target=first.finished_callback)
+    late.start()
+    late.join()
+    QCoreApplication.processEvents()  # the queued report was posted before join returned
+    assert player.is_playing()
+    second = device.streams[1]
+    with qtbot.waitSignal(player.stopped, timeout=WAIT_MS):
+        with pytest.raises(device.CallbackStop):
+            second.callback(np.zeros((1000, 2), dtype=np.float32), 1000, None, None)
+        threading.Thread(target=second.finished_callback).start()
+    assert not player.is_playing()
