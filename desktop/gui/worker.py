@@ -144,7 +144,8 @@ class CaptionWorker(QObject):
         self._busy = True
         try:
             library = self._open_library()
-            if library.queue_counts().queued == 0:
+            # "running" counts too: jobs left running by a crashed run are requeued by the loop.
+            if library.queue_counts().pending == 0:
                 return
             captioner = self._ensure_captioner()
             if captioner is None:
