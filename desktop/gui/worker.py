@@ -36,6 +36,13 @@ CaptionerFactory = Callable[[AppSettings], CaptionerLike]
 
 def load_captioner(settings: AppSettings) -> CaptionerLike:
     """Build the real Captioner from settings (runs on the worker thread; imports torch)."""
+    from captioner import models
+
+    # Absent models fail here, before torch is imported: importing it holds the GIL for
+    # seconds, which would stutter the window for nothing on a first run.
+    for ref in (settings.clap, settings.llm):
+        models.resolve(ref)
+
     from captioner import Captioner, CaptionerConfig
 
     config = CaptionerConfig.preset(settings.preset).with_overrides(settings.overrides)

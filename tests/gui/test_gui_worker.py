@@ -149,3 +149,26 @@ def test_text_embedding_is_answered_by_the_worker_thread(
     text, vector = blocker.args
     assert text == "rain on a roof"
     assert np.asarray(vector).shape == (8,)
+
+
+def test_real_loader_reports_missing_models_without_importing_torch(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from captioner.errors import ModelNotFoundError\n"
+        "from desktop.gui.settings import AppSettings\n"
+        "from desktop.gui.worker import load_captioner\n"
+        "try:\n"
+        f"    load_captioner(AppSettings(clap={str(tmp_path / 'absent')!r}))\n"
+        "except ModelNotFoundError as exc:\n"
+        "    print('missing:', exc)\n"
+        "print('torch imported:', 'torch' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=root
+    ).stdout
+    assert "missing:" in out and "absent" in out
+    assert "torch imported: False" in out
