@@ -238,9 +238,9 @@ class RootsMixin(LibraryBase):
             lo, hi = _prefix_range(scope)
             known_sql = (
                 "SELECT path, id, size, mtime, status FROM files "
-                "WHERE folder = ? OR (folder >= ? AND folder < ?)"
+                "WHERE root_id = ? AND (folder = ? OR (folder >= ? AND folder < ?))"
             )
-            known_args = (scope, lo, hi)
+            known_args = (root_id, scope, lo, hi)
         known = {row[0]: row[1:] for row in conn.execute(known_sql, known_args)}
         max_id_before = int(conn.execute("SELECT coalesce(max(id), 0) FROM files").fetchone()[0])
         scan_started = now()

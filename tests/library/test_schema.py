@@ -41,6 +41,7 @@ def test_upgrade_from_v1_keeps_data(tmp_path: Path) -> None:
             for row in lib.connection.execute("SELECT name FROM sqlite_master WHERE type='index'")
         }
         assert "files_duration_visible" in names and "files_duration" not in names
+        assert "files_tree" in names and "files_root_folder" not in names
         assert [r.name for r in lib.list_files(FileQuery(sort="duration_s"))] == ["a.wav"]
         assert [h.file.name for h in lib.search("a")] == ["a.wav"]
 
