@@ -2,7 +2,8 @@
 
 Threads: this window and its models use a GUI-thread :class:`Library`; the caption worker has
 its own connection on its own thread; scans, drops, exports, waveforms and "find similar" run
-on ``self.runner``'s pool and open their own connections. Nothing here waits for a worker.
+on ``self.runner``'s pool and open their own connections. Nothing here waits for a worker,
+except closing, which lets the file being captioned finish so no result is half written.
 """
 
 from __future__ import annotations
