@@ -143,6 +143,7 @@ class ModelsDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.buttons.addButton(self.download_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.addButton(self.cancel_download, QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_download.setVisible(False)  # after addButton, which shows its buttons
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)

@@ -32,6 +32,15 @@ log = logging.getLogger(__name__)
 __all__ = ["RootChanges", "SettingsDialog"]
 
 _DEVICES = ("auto", "cpu", "cuda", "mps")
+_KNOB_LABELS = {
+    "k": "Candidates per step (k)",
+    "alpha": "Repetition penalty (α)",
+    "beta": "Audio match weight (β)",
+    "tau": "Similarity scale (τ)",
+    "gamma": "End-of-caption rule (γ)",
+    "l": "Keywords in prompt (l)",
+    "max_length": "Longest caption (tokens)",
+}
 _PRESETS = ("default", "paper")
 
 
@@ -63,13 +72,15 @@ class SettingsDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Earmark settings")
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(820)
         self._original = settings.copy()
         self._roots = {r.id: r for r in roots}
         self.root_changes = RootChanges()
 
         self.clap = QLineEdit(settings.clap)
         self.llm = QLineEdit(settings.llm)
+        for edit in (self.clap, self.llm):
+            edit.setMinimumWidth(280)
         self.device = QComboBox()
         self.device.addItems(list(_DEVICES))
         self.device.setCurrentText(settings.device if settings.device in _DEVICES else "auto")
@@ -82,6 +93,8 @@ class SettingsDialog(QDialog):
 
         models = QGroupBox("Models")
         form = QFormLayout(models)
+        # Labels above the fields: long model references need the whole width.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         form.addRow("Audio model (CLAP)", _with_browse(self.clap, self, "Choose the CLAP folder"))
         form.addRow(
             "Language model", _with_browse(self.llm, self, "Choose the language model folder")
@@ -107,7 +120,7 @@ class SettingsDialog(QDialog):
             value = settings.overrides.get(name, defaults.get(name, low))
             spin.setValue(value)  # type: ignore[arg-type]
             self.knobs[name] = spin
-            knob_form.addRow(name, spin)
+            knob_form.addRow(_KNOB_LABELS.get(name, name), spin)
         knob_form.addRow("Files per batch", self.batch)
         self.preset.currentTextChanged.connect(self._load_preset)
 

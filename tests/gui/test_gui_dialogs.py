@@ -98,6 +98,7 @@ def test_models_dialog_cancel_stops_the_download(qtbot, tmp_path) -> None:
     )
     qtbot.addWidget(dialog)
     qtbot.waitUntil(dialog.download_button.isEnabled, timeout=WAIT_MS)
+    assert not dialog.cancel_download.isVisibleTo(dialog)
     dialog.download_button.click()
     qtbot.waitUntil(started.is_set, timeout=WAIT_MS)
     assert dialog.cancel_download.isVisibleTo(dialog)
