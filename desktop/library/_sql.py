@@ -22,18 +22,25 @@ __all__ = [
 WORD = re.compile(r"\w+", re.UNICODE)
 #: Relevance score with column weights (name, folder, caption, keywords); lower is better.
 BM25 = "bm25(files_fts, 2.0, 1.0, 3.0, 2.0)"
+#: Longest prefix with its own FTS index (schema v4: prefix='2 3 4 5 6').
+_PREFIX_MAX = 6
 
 
 def fts_query(text: str) -> str | None:
-    """Turn typed text into a safe FTS5 query: every word quoted, prefix-matched, ANDed.
+    """Turn typed text into a safe FTS5 query: every word quoted and ANDed.
 
     Quotes, ``*``, ``-``, ``NEAR(``, ``AND``/``OR``/``NOT`` and any other syntax lose their
-    meaning; ``None`` when the text has no words at all.
+    meaning; ``None`` when the text has no words at all. The last word (the one being typed)
+    and short words match as prefixes; a long word before the last is taken as typed, because
+    a prefix longer than the prefix indexes (6 characters) is expensive and rarely meant.
     """
     words = WORD.findall(text)
     if not words:
         return None
-    return " ".join(f'"{w}"*' for w in words)
+    last = len(words) - 1
+    return " ".join(
+        f'"{w}"*' if i == last or len(w) <= _PREFIX_MAX else f'"{w}"' for i, w in enumerate(words)
+    )
 
 
 def only_status_filter(q: FileQuery) -> bool:

@@ -63,6 +63,8 @@ def test_any_typed_text_is_safe(captioned: Library) -> None:
 def test_fts_query_quotes_every_word() -> None:
     assert fts_query('dog "AND" NEAR(rain*') == '"dog"* "AND"* "NEAR"* "rain"*'
     assert fts_query(" - * ( ") is None
+    assert fts_query("thunderstorm dist") == '"thunderstorm" "dist"*'
+    assert fts_query("rain thunderst") == '"rain"* "thunderst"*'
 
 
 def test_text_search_ranks_prefix_and_words(captioned: Library) -> None:
