@@ -64,6 +64,15 @@ QScrollBar::handle:vertical {{ background: #2f3742; border-radius: 5px; min-heig
 QScrollBar:horizontal {{ background: #13171c; height: 10px; margin: 0; }}
 QScrollBar::handle:horizontal {{ background: #2f3742; border-radius: 5px; min-width: 30px; }}
 QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; }}
+QRadioButton::indicator, QCheckBox::indicator {{
+    width: 13px; height: 13px; border: 1px solid #56606c; background: #1c2129;
+}}
+QRadioButton::indicator {{ border-radius: 7px; }}
+QCheckBox::indicator {{ border-radius: 3px; }}
+QRadioButton::indicator:checked, QCheckBox::indicator:checked {{
+    background: {ACCENT}; border-color: {ACCENT};
+}}
+QRadioButton::indicator:disabled, QCheckBox::indicator:disabled {{ border-color: #2b323c; }}
 QGroupBox {{ border: 1px solid #242a32; border-radius: 8px; margin-top: 14px; padding: 8px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 10px; color: #8b949e; }}
 """
