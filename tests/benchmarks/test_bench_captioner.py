@@ -27,7 +27,8 @@ def result(tiny_models: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("bench") / "captioner-cpu.json"
     code = bench_captioner.main(
         [
-            "--device", "cpu", "--steps", str(STEPS), "--repeats", "1", "--batch-sizes", "1,2",
+            "--device", "cpu", "--steps", str(STEPS), "--repeats", "1", "--floor-rounds", "1",
+            "--batch-sizes", "1,2",
             "--tiny-models", str(tiny_models), "--out", str(out),
         ]
     )  # fmt: skip
@@ -63,6 +64,10 @@ def test_ratio_is_computed_from_the_parts(result: dict) -> None:
     )
     assert floor["text_strings"] == 45
     assert floor["text_tokens_per_string"] >= 3  # <s>, at least one word, </s>
+    parts = earmark["profile_breakdown_ms"]
+    assert parts["step_ms"] >= parts["text_forward_ms"] + parts["llm_forward_ms"] > 0
+    assert parts["other_ms"] >= 0
+    assert _positive(result["ratio_to_floor_in_profiled_step"])
 
 
 def test_fixed_length_and_same_tokens_as_reference(result: dict) -> None:
