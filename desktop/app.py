@@ -40,12 +40,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _no_display() -> bool:
+    """True on Linux/BSD when no screen is reachable and no Qt platform was chosen.
+
+    Without this Qt aborts the process with a plugin error that users cannot act on.
+    """
+    if sys.platform.startswith(("win", "darwin")) or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the app; returns the process exit code."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.screenshot is not None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    elif _no_display():
+        print(
+            "error: no display found (DISPLAY and WAYLAND_DISPLAY are unset). Run Earmark on a "
+            "desktop session, use the 'earmark' command for headless work, or render a picture "
+            "with --screenshot PATH.png.",
+            file=sys.stderr,
+        )
+        return 1
 
     from PySide6.QtWidgets import QApplication, QMessageBox
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +69,24 @@ def test_screenshot_writes_png(tmp_path: Path) -> None:
 
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1280, 800)
+
+
+def test_no_display_gives_a_clear_error(tmp_path: Path) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}
+    }
+    env["EARMARK_HOME"] = str(tmp_path)
+    if sys.platform.startswith(("win", "darwin")):
+        pytest.skip("display detection is for X11/Wayland systems")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--db", str(tmp_path / "lib.db")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
+    assert proc.returncode == 1
+    assert "no display found" in proc.stderr
