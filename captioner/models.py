@@ -7,6 +7,7 @@ Hugging Face cache; :func:`download` (``earmark models download REF``) is the on
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -30,6 +31,7 @@ __all__ = [
     "models_dir",
     "resolve",
     "status",
+    "weights_fingerprint",
 ]
 
 DEFAULT_CLAP = "laion/larger_clap_general"
@@ -227,3 +229,22 @@ def download(
         if progress is not None:
             progress(done, total)
     return resolve(ref, cache_dir=cache_dir)
+
+
+#: Files whose change means different model weights or architecture (the WavCaps marker holds
+#: the imported model's config).
+_IDENTITY_SUFFIXES = (".safetensors", ".bin", ".pt")
+_IDENTITY_NAMES = ("config.json", "earmark_wavcaps.json")
+
+
+def weights_fingerprint(folder: Path) -> str:
+    """Return a short hash of a model folder's config and weight files (names, sizes, mtimes).
+
+    Cheap enough to compute at every load, and it changes when the weights are replaced.
+    """
+    digest = hashlib.sha256()
+    for p in sorted(folder.iterdir()):
+        if p.suffix in _IDENTITY_SUFFIXES or p.name in _IDENTITY_NAMES:
+            st = p.stat()
+            digest.update(f"{p.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]

@@ -9,7 +9,6 @@ which is refused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -20,26 +19,14 @@ import numpy as np
 import torch
 
 from captioner.errors import ModelLoadError
+from captioner.models import weights_fingerprint
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ClapBackend", "weights_fingerprint"]
+__all__ = ["ClapBackend"]
 
 # Any real text tokenizer has thousands of entries; the stub built from nothing has five.
 _MIN_TOKENIZER_SIZE = 100
-
-
-def weights_fingerprint(folder: Path) -> str:
-    """Return a short hash of a model folder's config and weight files (names, sizes, mtimes).
-
-    Cheap enough to compute at every load, and it changes when the weights are replaced.
-    """
-    digest = hashlib.sha256()
-    for p in sorted(folder.iterdir()):
-        if p.suffix in (".safetensors", ".bin", ".pt") or p.name == "config.json":
-            st = p.stat()
-            digest.update(f"{p.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
 
 
 class ClapBackend:

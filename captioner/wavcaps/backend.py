@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -13,6 +12,7 @@ from typing import Any
 import torch
 
 from captioner.errors import ModelLoadError
+from captioner.models import weights_fingerprint
 from captioner.wavcaps.config import WavCapsConfig
 from captioner.wavcaps.convert import FALLBACK_TOKENIZER, FORMAT_VERSION, MARKER, WEIGHTS
 from captioner.wavcaps.model import WavCapsModel, skip_weight_init
@@ -24,14 +24,6 @@ __all__ = ["WavCapsBackend", "load_wavcaps"]
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
 # Any real WordPiece vocabulary has thousands of entries; a stub built from nothing has five.
 _MIN_TOKENIZER_SIZE = 100
-
-
-def _fingerprint(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for name in (MARKER, WEIGHTS):
-        st = (folder / name).stat()
-        digest.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
 
 
 class WavCapsBackend:
@@ -179,4 +171,6 @@ def load_wavcaps(
     del state
     model.to(device=torch.device(device), dtype=dtype).eval()
     log.info("WavCaps model loaded from %s on %s (%s)", folder, device, dtype)
-    return WavCapsBackend(model, tokenizer, model_id=str(folder), fingerprint=_fingerprint(folder))
+    return WavCapsBackend(
+        model, tokenizer, model_id=str(folder), fingerprint=weights_fingerprint(folder)
+    )

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from _engine_audio import write_tone
 
 from captioner.audio import load_windows, plan_windows
 from captioner.errors import AudioDecodeError
+from tests.conftest import write_tone
 
 
 def windows(src, policy: str = "mean", rate: int = 16000, seconds: float = 2.0):

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from _engine_audio import write_tone
 
 from captioner import Captioner, CaptionerConfig
 from captioner.backends import load_audio_text_model
@@ -24,6 +23,7 @@ from captioner.errors import (
 from captioner.prompt import build_prompt
 from captioner.types import Caption, CaptionFailure
 from captioner.vocabulary import load_vocabulary
+from tests.conftest import write_tone
 
 
 @pytest.fixture(scope="module")
