@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +22,47 @@ from captioner.types import AudioSource
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AudioWindows", "load_windows", "plan_windows"]
+__all__ = ["AudioWindows", "load_windows", "open_sound_file", "plan_windows"]
 
 # Frames read per block when mixing a segment down; bounds the temporary multi-channel buffer.
 _BLOCK_FRAMES = 1 << 16
+
+
+def open_sound_file(path: str | os.PathLike[str]) -> sf.SoundFile:
+    """Open a sound file for reading, refusing anything that is not a regular file.
+
+    The check is made on the opened descriptor (``fstat``), not on the path, so a file that
+    was replaced by a FIFO, a device or a socket after it was scanned is refused instead of
+    blocking the caller forever; the open itself is non-blocking for the same reason.
+
+    Raises:
+        AudioDecodeError: Not a regular file, cannot be opened, or not readable as audio.
+    """
+    name = os.path.basename(os.fspath(path))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(os.fspath(path), flags | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise AudioDecodeError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise AudioDecodeError(f"{name}: cannot open file ({exc.strerror or exc})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "a pipe, device or socket"
+            raise AudioDecodeError(f"{name}: not a regular file ({kind}); not opened")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        # libsndfile closes a descriptor it was given when opening fails, so it gets a
+        # duplicate it owns either way; the original is always closed here.
+        try:
+            handle = sf.SoundFile(os.dup(fd), closefd=True)
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+            message = getattr(exc, "error_string", None) or str(exc)
+            raise AudioDecodeError(f"{name}: not a readable audio file ({message})") from None
+    finally:
+        os.close(fd)
+    return handle
 
 
 @dataclass
@@ -177,12 +215,7 @@ class _ArrayReader(_Reader):
 class _FileReader(_Reader):
     def __init__(self, path: Path) -> None:
         self.name = path.name
-        if not path.is_file():
-            raise AudioDecodeError(f"{path}: no such file")
-        try:
-            self._file = sf.SoundFile(str(path))
-        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-            raise AudioDecodeError(f"{path.name}: not a readable audio file ({exc})") from None
+        self._file = open_sound_file(path)
         self.frames = int(self._file.frames)
         self.rate = int(self._file.samplerate)
         self._channels = int(self._file.channels)
