@@ -1,25 +1,35 @@
-"""The ``earmark`` command: the same jobs as the app, headless."""
+"""The ``earmark`` command: the same jobs as the app, headless.
+
+Exit codes: 0 done; 1 nothing found, or some files failed (listed); 2 an error (the message
+says what to do); 130 interrupted (Ctrl-C; rerun to resume).
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import errno
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from desktop import __version__
-from desktop.commands import MODULES
+from desktop.commands import COMMANDS
+from desktop.commands._library import resolve_db_path
+
+__all__ = ["build_parser", "main", "resolve_db_path"]
 
 log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with every available subcommand."""
+    """Build the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="earmark",
         description="Caption, tag and search local sound libraries with zero-shot AI (ZerAuCap).",
+        epilog="Exit codes: 0 done, 1 nothing found or some files failed, 2 error, "
+        "130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"earmark {__version__}")
     parser.add_argument(
@@ -32,22 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a subcommand not built yet
-            if exc.name != name:
-                raise
-            continue
-        module.register(sub)
+    for command in COMMANDS:
+        command.register(sub)
     return parser
-
-
-def resolve_db_path(args: argparse.Namespace) -> Path:
-    """Return the database path chosen by ``--db`` or the default one."""
-    from desktop.library.paths import default_db_path
-
-    return Path(args.db).expanduser() if args.db else default_db_path()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,11 +58,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from captioner.errors import CaptionerError
+    from desktop.library._connection import translate
+    from desktop.library.errors import LibraryError
+
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (LibraryError, CaptionerError) as exc:
+        print(f"earmark: error: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:
+        translated = translate(exc)
+        if translated is None:
+            raise
+        print(f"earmark: error: {translated}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            message = "the disk is full; free some space and try again"
+        else:
+            message = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        print(f"earmark: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,16 +1,15 @@
 """Subcommands of the ``earmark`` CLI, one module each.
 
-Every module listed in :data:`MODULES` exposes ``register(subparsers)``, which adds its
-subcommand(s) and sets ``func`` on each parser to a ``(args) -> int`` handler.
+Every module exposes ``register(subparsers)``, which adds its subcommand(s) and sets ``func``
+on each parser to an ``(args) -> int`` handler. :data:`COMMANDS` lists them in help order;
+they are imported explicitly, so bundlers see them. Heavy imports (torch) happen inside the
+handlers, so ``earmark --help`` stays fast.
 """
 
 from __future__ import annotations
 
-MODULES = [
-    "desktop.commands.caption",
-    "desktop.commands.models",
-    "desktop.commands.library",
-    "desktop.commands.search",
-    "desktop.commands.export",
-    "desktop.commands.evaluate",
-]
+from desktop.commands import caption, evaluate, export, library, models, search
+
+__all__ = ["COMMANDS"]
+
+COMMANDS = (caption, models, library, search, export, evaluate)

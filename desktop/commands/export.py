@@ -20,7 +20,9 @@ def register(subparsers: Any) -> None:
         "CaptionModel, CaptionedAt (UTF-8; cells that a spreadsheet would run are "
         "neutralised).",
     )
-    parser.add_argument("out", metavar="OUT.csv", help="output file (replaced atomically)")
+    parser.add_argument(
+        "out", metavar="OUT.csv", help="output file (replaced atomically); - writes to stdout"
+    )
     parser.add_argument("--query", metavar="Q", help="only files matching this word search")
     parser.add_argument("--bom", action="store_true", help="start with a BOM (for Excel)")
     parser.add_argument(
@@ -31,9 +33,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export and print the row count."""
-    from tqdm import tqdm
-
-    from desktop.commands.library import _open
+    from desktop.commands._library import open_library, progress_bar
     from desktop.library import FileQuery, export_csv
 
     statuses: tuple[Any, ...] = (
@@ -42,19 +42,21 @@ def run(args: argparse.Namespace) -> int:
     query = FileQuery(
         text=args.query or "", statuses=statuses, sort="rank" if args.query else "path"
     )
+    to_stdout = args.out == "-"
     with (
-        _open(args) as lib,
-        tqdm(unit=" rows", desc="exporting", file=sys.stderr, leave=False) as bar,
+        open_library(args, readonly=True) as lib,
+        progress_bar(unit=" rows", desc="exporting", leave=False) as bar,
     ):
 
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
-        try:
-            count = export_csv(lib, args.out, query=query, bom=args.bom, progress=progress)
-        except (OSError, ValueError) as exc:
-            print(f"earmark: error: {exc}", file=sys.stderr)
-            return 2
-    print(f"exported {count} row(s) to {args.out}")
+        out: Any = sys.stdout if to_stdout else args.out
+        count = export_csv(lib, out, query=query, bom=args.bom, progress=progress)
+    if to_stdout:
+        sys.stdout.flush()
+        print(f"exported {count} row(s)", file=sys.stderr)
+    else:
+        print(f"exported {count} row(s) to {args.out}")
     return 0

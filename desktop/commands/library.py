@@ -1,4 +1,4 @@
-"""``earmark library ...``: add folders, scan, queue, caption headless, stats and errors."""
+"""``earmark library ...``: add folders, scan, queue, caption headless, stats, errors, check."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from desktop.commands._common import add_model_options
+from desktop.commands._library import open_library, progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,11 @@ def register(subparsers: Any) -> None:
     )
     which.add_argument("--retry-failed", action="store_true", help="requeue failed jobs")
     which.add_argument("--cancel", action="store_true", help="cancel queued jobs")
+    which.add_argument(
+        "--recover",
+        action="store_true",
+        help="hand back jobs left running by a run that died (automatic at every run)",
+    )
     queue.add_argument(
         "--force", action="store_true", help="also replace captions a user wrote (with --all)"
     )
@@ -74,26 +80,32 @@ def register(subparsers: Any) -> None:
     errors.add_argument("--json", action="store_true", help="print JSON")
     errors.set_defaults(func=run_errors)
 
+    check = sub.add_parser(
+        "check",
+        help="check the library file for damage (changes nothing)",
+        description="Run SQLite's full integrity check on the library. Exit 0 when healthy, "
+        "1 when damaged (then see `earmark library repair`).",
+    )
+    check.set_defaults(func=run_check)
+
+    repair = sub.add_parser(
+        "repair",
+        help="copy everything readable from a damaged library into a new one",
+        description="Repair by export: every row that can still be read is copied into a "
+        "new library at NEW.db; the damaged file is not changed. Open the new one with "
+        "--db NEW.db (or move it into place).",
+    )
+    repair.add_argument("target", metavar="NEW.db", help="the new library file (must not exist)")
+    repair.set_defaults(func=run_repair)
+
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 2
 
 
-def _open(args: argparse.Namespace) -> Any:
-    from desktop.cli import resolve_db_path
-    from desktop.library import Library
-
-    try:
-        return Library.open(resolve_db_path(args))
-    except Exception as exc:  # a corrupt or foreign file: say which and stop
-        raise SystemExit(f"earmark: error: cannot open library: {exc}") from None
-
-
 def _scan_with_progress(lib: Any, root_ids: list[int] | None) -> Any:
-    from tqdm import tqdm
-
-    with tqdm(unit=" files", desc="scanning", file=sys.stderr, leave=False) as bar:
+    with progress_bar(unit=" files", desc="scanning", leave=False) as bar:
         return lib.scan(root_ids, progress=lambda p: bar.update(1))
 
 
@@ -105,6 +117,11 @@ def _print_report(report: Any) -> None:
     )
     for problem in report.problems:
         print(f"  skipped {problem.path}: {problem.message}", file=sys.stderr)
+    if report.skipped:
+        counts = sorted(report.skipped.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ", ".join(f"{n} .{ext}" if ext[0] != "(" else f"{n} {ext}" for ext, n in counts[:8])
+        more = f" and {len(counts) - 8} more kinds" if len(counts) > 8 else ""
+        print(f"  not sound files Earmark reads (left out): {shown}{more}", file=sys.stderr)
     if report.errors:
         print("  list unreadable files with: earmark library errors", file=sys.stderr)
 
@@ -112,7 +129,7 @@ def _print_report(report: Any) -> None:
 def run_add(args: argparse.Namespace) -> int:
     """Register folders and scan them."""
     status = 0
-    with _open(args) as lib:
+    with open_library(args, create=True) as lib:
         root_ids = []
         for folder in args.dirs:
             try:
@@ -127,7 +144,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_scan(args: argparse.Namespace) -> int:
     """Rescan roots."""
-    with _open(args) as lib:
+    with open_library(args) as lib:
         if not lib.roots():
             print("no folders registered; add one with: earmark library add DIR", file=sys.stderr)
             return 1
@@ -137,8 +154,10 @@ def run_scan(args: argparse.Namespace) -> int:
 
 def run_queue(args: argparse.Namespace) -> int:
     """Queue, requeue or cancel jobs."""
-    with _open(args) as lib:
-        if args.retry_failed:
+    with open_library(args) as lib:
+        if args.recover:
+            print(f"handed back {lib.recover_stale_jobs()} job(s) left by runs that died")
+        elif args.retry_failed:
             print(f"requeued {lib.retry_failed()} failed job(s)")
         elif args.cancel:
             print(f"cancelled {lib.cancel_queued()} queued job(s)")
@@ -175,6 +194,7 @@ def run_caption(args: argparse.Namespace) -> int:
 
     from desktop.commands._common import load_captioner
     from desktop.library import JobEvent, run_jobs
+    from desktop.library.errors import LibraryError
 
     if args.limit is not None and args.limit < 1:
         print("earmark: error: --limit must be at least 1", file=sys.stderr)
@@ -182,7 +202,7 @@ def run_caption(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         print("earmark: error: --batch-size must be at least 1", file=sys.stderr)
         return 2
-    with _open(args) as lib:
+    with open_library(args) as lib:
         lib.recover_stale_jobs()
         if lib.queue_counts().pending == 0 and not args.no_auto_queue:
             added = lib.enqueue("uncaptioned")
@@ -194,7 +214,18 @@ def run_caption(args: argparse.Namespace) -> int:
             return 0
         captioner = load_captioner(args)
         total = counts.pending if args.limit is None else min(args.limit, counts.pending)
-        with tqdm(total=total, unit=" files", desc="captioning", file=sys.stderr) as bar:
+        waited = [0.0]
+
+        def lock_wait(seconds: float) -> None:
+            if seconds - waited[0] >= 10 or waited[0] == 0:
+                waited[0] = max(seconds, 0.001)
+                tqdm.write(
+                    f"waiting for the library: another program holds its lock ({seconds:.0f} s)",
+                    file=sys.stderr,
+                )
+
+        lib.set_lock_wait_callback(lock_wait)
+        with progress_bar(total=total, unit=" files", desc="captioning") as bar:
 
             def on_event(event: JobEvent) -> None:
                 if event.kind == "progress":
@@ -206,14 +237,20 @@ def run_caption(args: argparse.Namespace) -> int:
                     tqdm.write(f"failed: {where}: {event.message}", file=sys.stderr)
 
             with _graceful_interrupt() as stop:
-                summary = run_jobs(
-                    lib,
-                    captioner,
-                    limit=args.limit,
-                    batch_size=args.batch_size,
-                    should_stop=lambda: stop[0],
-                    on_event=on_event,
-                )
+                try:
+                    summary = run_jobs(
+                        lib,
+                        captioner,
+                        limit=args.limit,
+                        batch_size=args.batch_size,
+                        should_stop=lambda: stop[0],
+                        on_event=on_event,
+                    )
+                except LibraryError as exc:
+                    raise LibraryError(
+                        f"{exc}. Captioning stopped; nothing was lost: run "
+                        "`earmark library caption` again to go on"
+                    ) from exc
         left = lib.queue_counts().queued
         print(
             f"captioned {summary.captioned}, failed {summary.failed}"
@@ -226,7 +263,7 @@ def run_caption(args: argparse.Namespace) -> int:
 
 def run_stats(args: argparse.Namespace) -> int:
     """Print counts."""
-    with _open(args) as lib:
+    with open_library(args, readonly=True) as lib:
         stats = lib.stats()
         stats["roots_detail"] = [
             {"id": r.id, "path": r.path, "files": r.files, "captioned": r.captioned}
@@ -253,7 +290,7 @@ def run_stats(args: argparse.Namespace) -> int:
 
 def run_errors(args: argparse.Namespace) -> int:
     """List unreadable files and failed jobs."""
-    with _open(args) as lib:
+    with open_library(args, readonly=True) as lib:
         broken = [(row.path, row.error or "") for row in lib.broken_files()]
         failed = [(job.path, job.error or "") for job in lib.jobs("failed")]
     if args.json:
@@ -274,3 +311,40 @@ def run_errors(args: argparse.Namespace) -> int:
     if not broken and not failed:
         print("no errors")
     return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Full integrity check; exit 1 when damaged."""
+    from desktop.commands._library import resolve_db_path
+    from desktop.library.repair import check_library
+
+    report = check_library(resolve_db_path(args))
+    if report.ok:
+        print(f"{report.path}: no damage found")
+        return 0
+    print(f"{report.path} is damaged; SQLite reports:", file=sys.stderr)
+    for problem in report.problems:
+        print(f"  {problem}", file=sys.stderr)
+    print(
+        "copy everything readable into a new library with: earmark library repair NEW.db",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def run_repair(args: argparse.Namespace) -> int:
+    """Repair by export into a new file."""
+    from desktop.commands._library import resolve_db_path
+    from desktop.library.repair import repair_library
+
+    source = resolve_db_path(args)
+    report = repair_library(source, args.target)
+    for table, count in report.copied.items():
+        print(f"{table}: {count} row(s) copied")
+    for table, ranges in report.skipped_ranges.items():
+        print(f"{table}: rows in {len(ranges)} damaged range(s) could not be read", file=sys.stderr)
+    for table in report.unreadable_tables:
+        print(f"{table}: could not be read at all", file=sys.stderr)
+    state = "complete" if report.complete else "partial (see above)"
+    print(f"repaired copy written to {args.target} ({state}); {source} was not changed")
+    return 0 if report.complete else 1

@@ -39,12 +39,16 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the hits, best first; exit 1 when nothing matched."""
-    from desktop.commands.library import _open
+    from desktop.commands._library import open_library
+    from desktop.library import SearchMode
+    from desktop.library.errors import NothingToSearchError
 
     if args.limit < 1:
         print("earmark: error: --limit must be at least 1", file=sys.stderr)
         return 2
-    mode = (
+    if not args.query.strip():
+        raise NothingToSearchError("nothing to search for: the search text is empty")
+    mode: SearchMode = (
         "semantic"
         if args.semantic
         else "hybrid"
@@ -53,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         if args.advanced
         else "text"
     )
-    with _open(args) as lib:
+    with open_library(args, readonly=True) as lib:
         embed = model_id = None
         if mode in ("semantic", "hybrid"):
             if not lib.embedding_models():
@@ -67,13 +71,9 @@ def run(args: argparse.Namespace) -> int:
 
             captioner = load_captioner(args)
             embed, model_id = captioner.embed_text, captioner.embedding_model_id
-        try:
-            hits = lib.search(
-                args.query, mode=mode, limit=args.limit, embed_text=embed, model_id=model_id
-            )
-        except ValueError as exc:
-            print(f"earmark: error: {exc}", file=sys.stderr)
-            return 2
+        hits = lib.search(
+            args.query, mode=mode, limit=args.limit, embed_text=embed, model_id=model_id
+        )
     if args.json:
         out = [
             {

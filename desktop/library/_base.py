@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from desktop.library._connection import begin_immediate
+from desktop.library.errors import LibraryError
 from desktop.library.types import FileRow
 
-__all__ = ["FILE_COLUMNS", "LibraryBase", "file_row", "now"]
+__all__ = ["FILE_COLUMNS", "LibraryBase", "file_row", "now", "rollback"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,57 @@ class LibraryBase:
     """Owns the connection; the mixins of ``Library`` build on :meth:`_txn`."""
 
     _conn: sqlite3.Connection
+    _lock_wait: Callable[[float], None] | None = None
+
+    def set_lock_wait_callback(self, callback: Callable[[float], None] | None) -> None:
+        """Call ``callback(seconds_waited)`` while a write waits for another program's lock
+        (e.g. to show "waiting for the library…"); ``None`` to stop."""
+        self._lock_wait = callback
+
+    def _make_current(
+        self,
+        conn: sqlite3.Connection,
+        file_id: int,
+        caption_id: int,
+        text: str,
+        keywords: Sequence[str],
+        source: str,
+        model: str | None,
+        at: float | None = None,
+    ) -> None:
+        """Make ``caption_id`` the file's current caption and copy it into ``files``."""
+        conn.execute(
+            "UPDATE captions SET current = (id = ?) WHERE file_id = ? AND (current = 1 OR id = ?)",
+            (caption_id, file_id, caption_id),
+        )
+        conn.execute(
+            "UPDATE files SET caption_id = ?, caption = ?, keywords = ?, caption_source = ?, "
+            "caption_model = ?, captioned_at = ? WHERE id = ?",
+            (
+                caption_id,
+                text,
+                KEYWORD_SEPARATOR.join(keywords),
+                source,
+                model,
+                now() if at is None else at,
+                file_id,
+            ),
+        )
+
+    def _adopt_caption(self, conn: sqlite3.Connection, file_id: int, caption_id: int) -> None:
+        """Make an existing caption of the file current (as stored: text, keywords, time)."""
+        text, source, clap, llm, created = conn.execute(
+            "SELECT text, source, clap, llm, created_at FROM captions WHERE id = ?", (caption_id,)
+        ).fetchone()
+        keywords = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT keyword FROM caption_keywords WHERE caption_id = ? ORDER BY position",
+                (caption_id,),
+            )
+        ]
+        model = None if source == "user" else f"{clap} | {llm}"
+        self._make_current(conn, file_id, caption_id, text, keywords, source, model, created)
 
     @contextmanager
     def _txn(self) -> Iterator[sqlite3.Connection]:
@@ -77,12 +130,21 @@ class LibraryBase:
         if conn.in_transaction:
             yield conn
             return
-        # IMMEDIATE takes the write lock up front, so two writers wait (busy_timeout)
-        # instead of failing half-way with SQLITE_BUSY on lock upgrade.
-        conn.execute("BEGIN IMMEDIATE")
+        # IMMEDIATE takes the write lock up front, so two writers wait (busy timeout, then
+        # retries with backoff) instead of failing half-way with SQLITE_BUSY on lock upgrade.
+        begin_immediate(conn, on_wait=self._lock_wait)
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
-        conn.execute("COMMIT")
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if any, without masking the error being handled."""
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except (sqlite3.Error, LibraryError) as exc:  # the original error matters more
+            log.warning("rollback failed: %s", exc)

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from captioner.types import Caption
-from desktop.library._base import KEYWORD_SEPARATOR, LibraryBase, now
+from desktop.library._base import LibraryBase, now
+from desktop.library.errors import InvalidCaptionError, UnknownFileError
 from desktop.library.types import CaptionRecord
 
 __all__ = ["CaptionsMixin"]
@@ -53,15 +54,15 @@ class CaptionsMixin(LibraryBase):
         """Store a user's caption as current (kept in history); returns the caption id.
 
         Re-captioning never replaces a user caption unless the job was queued with
-        ``force=True``.
+        ``force=True`` before the caption was written.
 
         Raises:
-            KeyError: No such file.
+            UnknownFileError: No such file.
             ValueError: Empty text.
         """
         text = text.strip()
         if not text:
-            raise ValueError("a caption cannot be empty")
+            raise InvalidCaptionError("a caption cannot be empty")
         cleaned = [k for k in dict.fromkeys(_clean_keyword(k) for k in keywords or ()) if k]
         with self._txn() as conn:
             self._require_file(conn, file_id)
@@ -90,16 +91,18 @@ class CaptionsMixin(LibraryBase):
         """Store a model caption, its keywords, its embedding and the job state in one
         transaction; returns the caption id.
 
-        The caption becomes current unless the file has a user caption and ``force`` is
-        false, in which case it only goes into the history.
+        The caption becomes current unless the file has a user caption that it may not
+        replace, in which case it only goes into the history. It may replace a user caption
+        only with ``force``, and then only the caption the job was queued to replace: a
+        caption the user wrote after asking for a new one is newer than the request.
 
         Raises:
-            KeyError: No such file.
+            UnknownFileError: No such file.
             ValueError: The embedding is not a finite 1-d vector.
         """
         vector = np.asarray(caption.audio_embedding, dtype=np.float32).reshape(-1)
         if vector.size == 0 or not np.all(np.isfinite(vector)):
-            raise ValueError("audio embedding must be a non-empty finite vector")
+            raise InvalidCaptionError("audio embedding must be a non-empty finite vector")
         prov = caption.provenance
         params: dict[str, Any] = {
             "params": prov.params,
@@ -113,10 +116,13 @@ class CaptionsMixin(LibraryBase):
         keywords = [(_clean_keyword(k.keyword), float(k.score)) for k in caption.keywords]
         with self._txn() as conn:
             source = self._require_file(conn, file_id)
+            replaceable = source != "user"
+            if not replaceable and force:
+                replaceable = self._may_replace(conn, file_id, job_id)
             caption_id = self._insert_caption(
                 conn, file_id, caption.text, "model", prov.clap, prov.llm, params, keywords
             )
-            if force or source != "user":
+            if replaceable:
                 self._make_current(
                     conn,
                     file_id,
@@ -180,11 +186,25 @@ class CaptionsMixin(LibraryBase):
     # -- helpers -----------------------------------------------------------------------------
 
     def _require_file(self, conn: sqlite3.Connection, file_id: int) -> str | None:
-        """The file's current caption source; raises ``KeyError`` if there is no such file."""
+        """The file's current caption source; raises ``UnknownFileError`` if there is none."""
         row = conn.execute("SELECT caption_source FROM files WHERE id = ?", (file_id,)).fetchone()
         if row is None:
-            raise KeyError(f"no file with id {file_id}")
+            raise UnknownFileError(
+                f"the file (id {file_id}) is no longer in the library; it was removed meanwhile"
+            )
         return None if row[0] is None else str(row[0])
+
+    def _may_replace(self, conn: sqlite3.Connection, file_id: int, job_id: int | None) -> bool:
+        """Whether a forced job may replace the file's current (user) caption: only the
+        caption it was queued to replace (jobs without a job id: direct calls, always)."""
+        if job_id is None:
+            return True
+        row = conn.execute(
+            "SELECT j.replaces_caption_id, f.caption_id FROM jobs j JOIN files f "
+            "ON f.id = j.file_id WHERE j.id = ?",
+            (job_id,),
+        ).fetchone()
+        return row is not None and row[0] is not None and row[0] == row[1]
 
     def _insert_caption(
         self,
@@ -209,34 +229,6 @@ class CaptionsMixin(LibraryBase):
             [(caption_id, i, k, s) for i, (k, s) in enumerate(keywords)],
         )
         return caption_id
-
-    def _make_current(
-        self,
-        conn: sqlite3.Connection,
-        file_id: int,
-        caption_id: int,
-        text: str,
-        keywords: Sequence[str],
-        source: str,
-        model: str | None,
-    ) -> None:
-        conn.execute(
-            "UPDATE captions SET current = (id = ?) WHERE file_id = ? AND (current = 1 OR id = ?)",
-            (caption_id, file_id, caption_id),
-        )
-        conn.execute(
-            "UPDATE files SET caption_id = ?, caption = ?, keywords = ?, caption_source = ?, "
-            "caption_model = ?, captioned_at = ? WHERE id = ?",
-            (
-                caption_id,
-                text,
-                KEYWORD_SEPARATOR.join(keywords),
-                source,
-                model,
-                now(),
-                file_id,
-            ),
-        )
 
     def _caption_record(self, row: tuple[Any, ...]) -> CaptionRecord:
         keywords = tuple(

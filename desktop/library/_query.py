@@ -16,12 +16,14 @@ from desktop.library._sql import (
     BM25,
     WORD,
     fts_query,
+    has_search,
     is_ranked,
     match_of,
     only_status_filter,
     order_by,
     where_of,
 )
+from desktop.library.errors import InvalidQueryError
 from desktop.library.semantic import EmbeddingIndex, rrf_fuse
 from desktop.library.types import (
     FileQuery,
@@ -101,8 +103,8 @@ class QueryMixin(LibraryBase):
         pagination internally, so scrolling to the end of a million rows stays fast.
 
         Raises:
-            ValueError: Invalid advanced search syntax, or a semantic search without a text
-                embedder.
+            InvalidQueryError: Invalid advanced search syntax, a semantic search without a
+                text embedder, or nothing to search for (see :class:`NothingToSearchError`).
         """
         q = query or FileQuery()
         offset, limit = max(0, int(offset)), max(0, int(limit))
@@ -197,12 +199,13 @@ class QueryMixin(LibraryBase):
             model_id: Embedding model id for semantic/hybrid.
 
         Raises:
-            ValueError: Semantic search without an embedder, or invalid advanced syntax.
+            InvalidQueryError: Semantic search without an embedder, invalid advanced syntax,
+                or nothing to search for.
         """
         if embed_text is not None:
             self.set_text_embedder(embed_text, model_id or self._embed_model)
         q = FileQuery(text=text, mode=mode, semantic_model=model_id, max_results=max(limit, 1))
-        if not text.strip():
+        if not has_search(q):
             return []
         return [SearchHit(row, row.score or 0.0) for row in self.list_files(q, 0, limit)]
 
@@ -312,7 +315,7 @@ class QueryMixin(LibraryBase):
             if any(word in message for word in ("locked", "busy", "disk", "I/O", "readonly")):
                 raise  # the database's trouble, not the query's
             # Escaped queries never fail; an advanced one with bad syntax lands here.
-            raise ValueError(f"invalid search syntax: {message}") from exc
+            raise InvalidQueryError(f"invalid search syntax: {message}") from exc
 
     def _list_plain(
         self, q: FileQuery, where: str, params: list[Any], offset: int, limit: int
@@ -399,7 +402,10 @@ class QueryMixin(LibraryBase):
             return cached
         embed = self._embedder
         if embed is None:
-            raise ValueError("semantic search needs a loaded model to embed the search text")
+            raise InvalidQueryError(
+                "searching by description needs the audio-language model to understand the "
+                "text; it is not loaded"
+            )
         model = q.semantic_model or self._embed_model or self._default_embedding_model()
         if model is None:
             return []

@@ -6,24 +6,45 @@ import os
 import re
 from typing import Any
 
+from desktop.library.errors import InvalidQueryError, NothingToSearchError
 from desktop.library.types import SORTABLE_COLUMNS, FileQuery
 
 __all__ = [
     "BM25",
+    "MAX_QUERY_WORDS",
     "WORD",
     "fts_query",
+    "has_search",
     "is_ranked",
     "match_of",
     "only_status_filter",
     "order_by",
+    "search_words",
     "where_of",
 ]
 
 WORD = re.compile(r"\w+", re.UNICODE)
+#: Most distinct words a search uses (a long paste is cut here: each word costs a lookup).
+MAX_QUERY_WORDS = 32
+#: Longest advanced (FTS5 syntax) query accepted.
+MAX_ADVANCED_CHARS = 2000
 #: Relevance score with column weights (name, folder, caption, keywords); lower is better.
 BM25 = "bm25(files_fts, 2.0, 1.0, 3.0, 2.0)"
 #: Longest prefix with its own FTS index (schema v4: prefix='2 3 4 5 6').
 _PREFIX_MAX = 6
+
+
+def search_words(text: str) -> list[str]:
+    """The words of typed search text: each once (case-insensitively), at most
+    :data:`MAX_QUERY_WORDS`, in the order typed."""
+    seen: dict[str, str] = {}
+    for word in WORD.findall(text):
+        key = word.casefold()
+        if key not in seen:
+            seen[key] = word
+            if len(seen) >= MAX_QUERY_WORDS:
+                break
+    return list(seen.values())
 
 
 def fts_query(text: str) -> str | None:
@@ -33,8 +54,9 @@ def fts_query(text: str) -> str | None:
     meaning; ``None`` when the text has no words at all. The last word (the one being typed)
     and short words match as prefixes; a long word before the last is taken as typed, because
     a prefix longer than the prefix indexes (6 characters) is expensive and rarely meant.
+    Repeated words count once and a long paste is cut at :data:`MAX_QUERY_WORDS` words.
     """
-    words = WORD.findall(text)
+    words = search_words(text)
     if not words:
         return None
     last = len(words) - 1
@@ -55,14 +77,35 @@ def only_status_filter(q: FileQuery) -> bool:
     )
 
 
+def has_search(q: FileQuery) -> bool:
+    """Whether the query searches at all (text that is not only spaces).
+
+    Raises:
+        NothingToSearchError: The text has no letters or digits (``***``, ``-``, an emoji):
+            such a search must say so, not list the whole library.
+    """
+    if not q.text.strip():
+        return False
+    if q.mode != "advanced" and not WORD.search(q.text):
+        raise NothingToSearchError(
+            "nothing to search for: type at least one word (letters or digits)"
+        )
+    return True
+
+
 def is_ranked(q: FileQuery) -> bool:
-    return q.mode in ("semantic", "hybrid") and bool(q.text.strip())
+    return q.mode in ("semantic", "hybrid") and has_search(q)
 
 
 def match_of(q: FileQuery) -> str | None:
-    if not q.text.strip():
+    if not has_search(q):
         return None
     if q.mode == "advanced":
+        if len(q.text) > MAX_ADVANCED_CHARS:
+            raise InvalidQueryError(
+                f"the search is too long ({len(q.text):,} characters; at most "
+                f"{MAX_ADVANCED_CHARS:,} in advanced mode)"
+            )
         return q.text
     return fts_query(q.text)
 
@@ -70,7 +113,7 @@ def match_of(q: FileQuery) -> str | None:
 def order_by(q: FileQuery) -> str:
     column = "name" if q.sort == "rank" else q.sort
     if column not in SORTABLE_COLUMNS:
-        raise ValueError(f"cannot sort by {column!r}")
+        raise InvalidQueryError(f"cannot sort by {column!r}")
     direction = "DESC" if q.descending else "ASC"
     return f"f.{column} {direction}, f.id {direction}" if column != "id" else f"f.id {direction}"
 

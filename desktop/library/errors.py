@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "DiskFullError",
+    "InvalidCaptionError",
     "InvalidQueryError",
     "LibraryBusyError",
     "LibraryCorruptError",
@@ -61,6 +62,10 @@ class UnknownFileError(LibraryError):
 
 class UnknownRootError(LibraryError):
     """No library folder with that id or path."""
+
+
+class InvalidCaptionError(LibraryError, ValueError):
+    """A caption that cannot be stored (empty text, an unusable embedding)."""
 
 
 class InvalidQueryError(LibraryError, ValueError):

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import glob
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
+from filelock import FileLock, Timeout
+
+from desktop.library._connection import translate_os_error
+from desktop.library.errors import LibraryError
 from desktop.library.library import Library
 from desktop.library.types import FileQuery, FileRow
 
@@ -33,15 +38,19 @@ CSV_COLUMNS = (
     "CaptionedAt",
 )
 
-#: A cell starting with one of these is run as a formula by Excel, LibreOffice or Sheets.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A cell starting with one of these is run as a formula by Excel, LibreOffice or Sheets
+#: (after leading spaces: LibreOffice's "trim spaces" import removes them first).
+_FORMULA_STARTS = ("=", "+", "-", "@")
+_CONTROL_STARTS = ("\t", "\r", "\n")
 _PROGRESS_EVERY = 5000
 _ID_CHUNK = 500
 
 
 def neutralise_cell(value: str) -> str:
     """Prefix a cell that a spreadsheet would run as a formula with a single quote."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    if value.startswith(_CONTROL_STARTS) or value.lstrip().startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _timestamp(seconds: float | None) -> str:
@@ -128,8 +137,9 @@ def export_csv(
         progress: Called as ``progress(done, total)`` every few thousand rows.
 
     Raises:
-        ValueError: Invalid advanced search syntax in ``query``.
-        OSError: The output cannot be written (an existing file is left untouched).
+        InvalidQueryError: Invalid advanced search syntax in ``query``, or nothing to search.
+        LibraryError: The output cannot be written (disk full, read-only, no such folder);
+            an existing file is left untouched.
     """
     if file_ids is not None and not isinstance(file_ids, (list, tuple)):
         file_ids = list(file_ids)
@@ -143,13 +153,51 @@ def export_csv(
     if not isinstance(out, (str, Path)):
         return _write(out, rows, bom, total, progress)
     target = Path(out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            count = _write(handle, rows, bom, total, progress)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        return _write_atomically(target, rows, bom, total, progress)
+    except OSError as exc:
+        raise translate_os_error(exc, str(target)) from exc
+
+
+def _write_atomically(
+    target: Path,
+    rows: Iterator[FileRow],
+    bom: bool,
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> int:
+    """Write beside ``target`` under one fixed hidden name, then rename it into place.
+
+    The fixed name means an export that was killed leaves at most one hidden file, which the
+    next export to the same target reuses; a lock keeps two exports to one target apart.
+    """
+    part = target.with_name(f".{target.name}.earmark.part")
+    lock = FileLock(str(part) + ".lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LibraryError(
+            f"another export to {target} is running; wait for it to finish"
+        ) from None
+    try:
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+            stale.unlink(missing_ok=True)  # left by an older Earmark's killed export
+        # The file mode follows the umask, like any file the user creates.
+        fd = os.open(
+            part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666
+        )
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                count = _write(handle, rows, bom, total, progress)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(part, target)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+    finally:
+        lock.release()
+        with contextlib.suppress(OSError):
+            os.unlink(str(part) + ".lock")
     log.info("exported %d rows to %s", count, target)
     return count

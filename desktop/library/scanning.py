@@ -14,13 +14,17 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import soundfile as sf
 
+from captioner.audio import open_sound_file
+from captioner.errors import AudioDecodeError
 from desktop.library.types import ScanError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
     "FileInfo",
+    "audio_fingerprint",
     "error_info",
     "fingerprint",
     "is_audio_name",
@@ -69,6 +73,9 @@ _BIT_DEPTHS = {
 #: Bytes read from each end of a file for its fingerprint: enough to tell sounds apart,
 #: cheap enough for a million files.
 _FINGERPRINT_CHUNK = 64 * 1024
+#: The audio fingerprint decodes this many evenly spaced windows of this many frames.
+_AUDIO_FP_WINDOWS = 8
+_AUDIO_FP_FRAMES = 2048
 
 
 def is_audio_name(name: str) -> bool:
@@ -81,11 +88,16 @@ def is_audio_name(name: str) -> bool:
 
 @dataclass(frozen=True)
 class FileInfo:
-    """What a scan records about one file; ``error`` set means it could not be read."""
+    """What a scan records about one file; ``error`` set means it could not be read.
+
+    ``fingerprint`` hashes the file's bytes (cheap; changes when tags are rewritten);
+    ``audio_fp`` hashes decoded audio (survives retagging; what moves are matched by).
+    """
 
     size: int | None
     mtime: float | None
     fingerprint: str | None = None
+    audio_fp: str | None = None
     duration_s: float | None = None
     sample_rate: int | None = None
     channels: int | None = None
@@ -99,11 +111,45 @@ def fingerprint(path: str, size: int) -> str:
     """A cheap content fingerprint: size plus a hash of the first and last 64 KiB."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(size.to_bytes(8, "little"))
-    with open(path, "rb") as handle:
+    # Non-blocking open and a check on the descriptor: a path swapped for a pipe since it
+    # was listed must not hang the scan.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
         digest.update(handle.read(_FINGERPRINT_CHUNK))
         if size > 2 * _FINGERPRINT_CHUNK:
             handle.seek(-_FINGERPRINT_CHUNK, os.SEEK_END)
             digest.update(handle.read(_FINGERPRINT_CHUNK))
+    return digest.hexdigest()
+
+
+def audio_fingerprint(handle: sf.SoundFile) -> str | None:
+    """A fingerprint of the decoded audio: frames, rate, channels and evenly spaced windows.
+
+    Unlike :func:`fingerprint` it does not change when a tagger rewrites the file's metadata
+    chunks, and it looks at the middle of the sound too, so two different sounds of the same
+    length that share their first and last seconds (silence, a slate) differ. Costs a few
+    small seeks and reads. ``None`` when the audio cannot be decoded.
+
+    Args:
+        handle: An open sound file (its position is moved).
+    """
+    frames, rate, channels = int(handle.frames), int(handle.samplerate), int(handle.channels)
+    if frames <= 0 or rate <= 0 or channels <= 0:
+        return None
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(np.array([frames, rate, channels], dtype="<i8").tobytes())
+    width = min(_AUDIO_FP_FRAMES, frames)
+    starts = np.linspace(0, frames - width, min(_AUDIO_FP_WINDOWS, frames)).astype(np.int64)
+    try:
+        for start in dict.fromkeys(int(s) for s in starts):
+            handle.seek(start)
+            block = handle.read(width, dtype="float32", always_2d=True)
+            digest.update(np.ascontiguousarray(block, dtype="<f4").tobytes())
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        log.info("cannot fingerprint audio of %s: %s", handle.name, exc)
+        return None
     return digest.hexdigest()
 
 
@@ -126,46 +172,82 @@ def probe(path: str, st: os.stat_result | None = None) -> FileInfo:
         return FileInfo(size=None, mtime=None, error=f"cannot access file: {_os_message(exc)}")
     size, mtime = st.st_size, st.st_mtime
     if not stat.S_ISREG(st.st_mode):
-        return FileInfo(size=size, mtime=mtime, error="not a regular file")
+        return FileInfo(size=size, mtime=mtime, error=_not_regular(st.st_mode))
     if size == 0:
         return FileInfo(size=size, mtime=mtime, error="empty file (0 bytes)")
     try:
-        fp = fingerprint(path, size)
-    except OSError as exc:
-        return FileInfo(size=size, mtime=mtime, error=f"cannot read file: {_os_message(exc)}")
+        handle = open_sound_file(path)
+    except AudioDecodeError as exc:
+        fp = _fingerprint_or_none(path, size)
+        return FileInfo(size, mtime, fp, error=_decode_message(path, str(exc)))
+    with handle:
+        try:
+            fp = fingerprint(path, size)
+        except OSError as exc:
+            return FileInfo(size=size, mtime=mtime, error=f"cannot read file: {_os_message(exc)}")
+        frames = int(handle.frames)
+        rate = int(handle.samplerate)
+        base = FileInfo(
+            size=size,
+            mtime=mtime,
+            fingerprint=fp,
+            duration_s=frames / rate if rate > 0 and frames >= 0 else None,
+            sample_rate=rate or None,
+            channels=int(handle.channels) or None,
+            bit_depth=_BIT_DEPTHS.get(handle.subtype),
+            format=handle.format,
+            subtype=handle.subtype,
+        )
+        if frames <= 0 or rate <= 0:
+            return FileInfo(**{**base.__dict__, "error": "no audio data (header only)"})
+        return FileInfo(**{**base.__dict__, "audio_fp": audio_fingerprint(handle)})
+
+
+def _fingerprint_or_none(path: str, size: int) -> str | None:
     try:
-        info = sf.info(path)
-    except sf.LibsndfileError as exc:
-        message = getattr(exc, "error_string", None) or str(exc)
-        return FileInfo(size, mtime, fp, error=f"not readable as audio: {message}")
-    except (OSError, RuntimeError, ValueError) as exc:
-        return FileInfo(size, mtime, fp, error=f"not readable as audio: {exc}")
-    frames = int(info.frames)
-    rate = int(info.samplerate)
-    base = FileInfo(
-        size=size,
-        mtime=mtime,
-        fingerprint=fp,
-        duration_s=frames / rate if rate > 0 and frames >= 0 else None,
-        sample_rate=rate or None,
-        channels=int(info.channels) or None,
-        bit_depth=_BIT_DEPTHS.get(info.subtype),
-        format=info.format,
-        subtype=info.subtype,
-    )
-    if frames <= 0 or rate <= 0:
-        return FileInfo(**{**base.__dict__, "error": "no audio data (header only)"})
-    return base
+        return fingerprint(path, size)
+    except OSError:
+        return None
+
+
+def _not_regular(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "not a regular file (a named pipe); Earmark never opens pipes"
+    if stat.S_ISSOCK(mode):
+        return "not a regular file (a socket)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "not a regular file (a device)"
+    return "not a regular file"
+
+
+#: libsndfile messages that mean "this is not audio we can read", in any wording.
+_NOT_AUDIO_HINTS = ("format not recognised", "unknown format", "possibly a pipe", "not a valid")
+
+
+def _decode_message(path: str, message: str) -> str:
+    """A scan message for a file that did not open as audio, in the user's terms."""
+    _, _, detail = message.partition(": ")
+    lowered = detail.lower()
+    ext = path.rpartition(".")[2].lower()
+    if any(hint in lowered for hint in _NOT_AUDIO_HINTS):
+        return (
+            f"not readable as audio: the data is not a sound format Earmark can read "
+            f"(the name says .{ext}; the file may be damaged or mislabelled)"
+        )
+    return f"not readable as audio: {detail or message}"
 
 
 def walk_audio(
     root: str,
     on_problem: Callable[[ScanError], None],
+    on_skipped: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[str, os.stat_result | OSError]]:
     """Yield ``(path, stat or error)`` for every audio file under ``root``, depth first.
 
     Folders are visited in sorted order so scans are reproducible. Symlinked folders are
-    followed once; a folder reached again (a loop) is reported via ``on_problem``.
+    followed once; a folder reached again (a loop) is reported via ``on_problem``. Other
+    (non-hidden) files are passed to ``on_skipped`` by name, so a summary can say what was
+    left out.
     """
     try:
         root_st = os.stat(root)
@@ -214,6 +296,8 @@ def walk_audio(
                     yield path, entry.stat()
                 except OSError as exc:  # broken symlink, symlink loop, permission
                     yield path, exc
+            elif on_skipped is not None:
+                on_skipped(name)
         stack.extend(reversed(subfolders))
 
 

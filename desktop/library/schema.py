@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+from desktop.library._connection import begin_immediate
+from desktop.library.errors import NewerLibraryError
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "migrate"]
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +202,43 @@ BEGIN
 END;
 """
 
+#: ``PRAGMA application_id`` of an Earmark library ("ERMK"): how a library is told apart from
+#: any other SQLite file, which Earmark must never change.
+APPLICATION_ID = 0x45524D4B
+
+# v5: reliability.
+# - files.audio_fp: a fingerprint of the decoded audio (not of the file's bytes), so a file that
+#   was retagged and moved is still recognised, and two different sounds of the same size with
+#   identical first and last 64 KiB are not. files.added_at: when a path was first seen, which
+#   tells a moved file (new since its old path was last seen) from a copy that was already
+#   there (a duplicate, whose deleted twin is missing, not moved).
+# - roots.kind: 'files' roots hold files added one by one (a drop); their folder is not adopted.
+# - jobs.kind: a file can have one pending job per stage (caption now; the index stage later).
+# - jobs.replaces_caption_id: the caption a forced re-caption may replace; a caption the user
+#   writes after queueing it is newer and is kept.
+# - Jobs left running by an older Earmark were claimed as "host:pid", which cannot be told
+#   apart from a live process in a container (every run is pid 1): they are requeued once.
+# - application_id marks the file as an Earmark library.
+_V5 = f"""
+ALTER TABLE files ADD COLUMN audio_fp TEXT;
+ALTER TABLE files ADD COLUMN added_at REAL;
+CREATE INDEX files_audio_fp ON files(audio_fp) WHERE audio_fp IS NOT NULL;
+ALTER TABLE roots ADD COLUMN kind TEXT NOT NULL DEFAULT 'folder'
+    CHECK (kind IN ('folder', 'files'));
+ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'caption'
+    CHECK (kind IN ('caption', 'index'));
+ALTER TABLE jobs ADD COLUMN replaces_caption_id INTEGER;
+DROP INDEX jobs_one_pending;
+CREATE UNIQUE INDEX jobs_one_pending ON jobs(file_id, kind) WHERE state IN ('queued', 'running');
+DROP INDEX jobs_state;
+CREATE INDEX jobs_state ON jobs(state, kind, attempts, id);
+CREATE INDEX jobs_worker ON jobs(worker) WHERE state = 'running';
+UPDATE jobs SET state = 'queued', worker = NULL WHERE state = 'running';
+PRAGMA application_id = {APPLICATION_ID};
+"""
+
 #: Migration ``i`` takes the schema from version ``i`` to ``i + 1``. Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -211,26 +249,27 @@ def migrate(conn: sqlite3.Connection) -> int:
     an interrupted upgrade leaves the previous version intact.
 
     Raises:
-        RuntimeError: The database was written by a newer Earmark.
+        NewerLibraryError: The database was written by a newer Earmark.
     """
     found = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if found > SCHEMA_VERSION:
-        raise RuntimeError(
+        raise NewerLibraryError(
             f"this library was created by a newer Earmark (schema {found}, "
             f"this version knows {SCHEMA_VERSION}); please upgrade Earmark"
         )
     for version in range(found, SCHEMA_VERSION):
         log.info("migrating library schema %d -> %d", version, version + 1)
         # executescript would COMMIT first; run the statements inside one explicit txn.
-        conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(conn)
         try:
             for statement in _split(MIGRATIONS[version]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
     return found
 
 

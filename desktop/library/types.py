@@ -20,10 +20,12 @@ __all__ = [
     "FileStatus",
     "FolderCount",
     "JobEvent",
+    "JobKind",
     "JobRow",
     "JobState",
     "QueueCounts",
     "RootInfo",
+    "RootKind",
     "ScanError",
     "ScanProgress",
     "ScanReport",
@@ -38,6 +40,13 @@ __all__ = [
 FileStatus = Literal["ok", "error", "missing"]
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+
+#: ``caption``: write a caption; ``index``: the audio embedding and keyword tags only.
+JobKind = Literal["caption", "index"]
+
+#: ``folder``: a folder scanned with everything in it; ``files``: files added one by one
+#: (a drop) whose folder is not adopted.
+RootKind = Literal["folder", "files"]
 
 #: ``text``: FTS5 over name, folder, caption and keywords with user input escaped and prefix
 #: matching; ``advanced``: the text is FTS5 query syntax, passed through; ``semantic``: CLAP
@@ -82,7 +91,8 @@ class RootInfo:
         captioned: Of those, files with a current caption.
         missing: Files that vanished from disk.
         errors: Files that could not be read.
-        last_scan_at: Unix time of the last completed scan, or ``None``.
+        last_scan_at: Unix time the last complete scan of the root ended, or ``None``.
+        kind: ``folder`` (scanned whole) or ``files`` (only files added one by one).
     """
 
     id: int
@@ -92,6 +102,7 @@ class RootInfo:
     missing: int = 0
     errors: int = 0
     last_scan_at: float | None = None
+    kind: RootKind = "folder"
 
 
 @dataclass(frozen=True)
@@ -273,6 +284,8 @@ class ScanReport:
             (their captions are kept).
         missing: Files newly marked missing.
         errors: Files recorded with ``status == "error"`` in this scan.
+        skipped: Files not registered because their extension is not a sound format Earmark
+            reads, by extension (e.g. ``{"txt": 3}``) — shown so nothing vanishes silently.
         problems: Folders or paths that could not be scanned (permission, symlink loop).
         cancelled: Whether the scan stopped early (missing files are then not marked).
         seconds: Wall time.
@@ -285,6 +298,7 @@ class ScanReport:
     moved: int = 0
     missing: int = 0
     errors: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
     problems: list[ScanError] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
@@ -317,9 +331,10 @@ class JobRow:
         state: See :data:`JobState`.
         attempts: How many times it was started.
         error: Last failure message.
-        force: Whether it may replace a user's caption.
+        force: Whether it may replace a user's caption (the one the file had when queued).
         created_at: Unix time it was queued.
         updated_at: Unix time of the last state change.
+        kind: What the job does; see :data:`JobKind`.
     """
 
     id: int
@@ -331,6 +346,7 @@ class JobRow:
     force: bool
     created_at: float
     updated_at: float
+    kind: JobKind = "caption"
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,8 @@ def test_queue_actions_and_stats(
     sound_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = str(tmp_path / "lib.db")
-    assert main(["--db", db, "library", "scan"]) == 1  # nothing registered yet
+    assert main(["--db", db, "library", "scan"]) == 2  # no library there: nothing is created
+    assert "no library at" in capsys.readouterr().err and not Path(db).exists()
     assert main(["--db", db, "library", "add", str(sound_tree)]) == 0
     assert main(["--db", db, "library", "queue"]) == 0
     assert "queued 8 file(s)" in capsys.readouterr().out
@@ -113,6 +114,6 @@ def test_corrupt_database_is_a_clear_error(
 ) -> None:
     bad = tmp_path / "bad.db"
     bad.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(SystemExit, match="cannot open library"):
-        main(["--db", str(bad), "library", "stats"])
+    assert main(["--db", str(bad), "library", "stats"]) == 2
+    assert "is not an Earmark library" in capsys.readouterr().err
     assert bad.read_bytes() == b"this is not a database" * 100

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from desktop.library import CSV_COLUMNS, FileQuery, Library, export_csv, run_jobs
+from desktop.library.errors import LibraryError
 from desktop.library.export import neutralise_cell
 from tests.library.fakes import FakeCaptioner
 
@@ -101,6 +102,6 @@ def test_failed_export_leaves_existing_file(captioned: Library, tmp_path: Path) 
     with pytest.raises(ValueError):
         export_csv(captioned, out, query=FileQuery(text="dog AND (", mode="advanced"))
     assert out.read_text() == "precious"
-    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
-    with pytest.raises(OSError):
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".keep.csv")] == []
+    with pytest.raises(LibraryError, match="cannot write"):
         export_csv(captioned, tmp_path / "no such dir" / "x.csv")

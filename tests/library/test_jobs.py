@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from desktop.library import JobEvent, Library, run_jobs
+from desktop.library.errors import UnknownFileError
 from tests.library.fakes import FakeCaptioner
 
 
@@ -110,7 +111,7 @@ def test_user_caption_survives_recaption_unless_forced(scanned: Library, sound_t
     ]
     with pytest.raises(ValueError):
         lib.set_user_caption(file_id, "   ")
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownFileError):
         lib.set_user_caption(123_456, "x")
 
 
@@ -143,10 +144,10 @@ def test_stale_running_jobs_are_recovered(scanned: Library) -> None:
     lib = scanned
     lib.enqueue("uncaptioned")
     (job,) = lib.claim_jobs(1)
-    assert lib.recover_stale_jobs() == 0  # our own process is alive
-    dead_pid = 2**22 + 12345  # above the default pid_max: never a live process
+    assert lib.recover_stale_jobs() == 0  # our own run is alive
+    # A claim in the form Earmark used before schema 5 cannot be proven alive.
     lib.connection.execute(
-        "UPDATE jobs SET worker = ? WHERE id = ?", (f"{os.uname().nodename}:{dead_pid}", job.id)
+        "UPDATE jobs SET worker = ? WHERE id = ?", (f"{os.uname().nodename}:1", job.id)
     )
     assert lib.recover_stale_jobs() == 1
     assert lib.queue_counts().running == 0

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from desktop.library import FileQuery, Library
+from desktop.library.errors import NewerLibraryError
 from desktop.library.schema import MIGRATIONS, SCHEMA_VERSION, _split
 
 
@@ -52,7 +53,7 @@ def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
-    with pytest.raises(RuntimeError, match="newer Earmark"):
+    with pytest.raises(NewerLibraryError, match="newer Earmark"):
         Library.open(db)
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
