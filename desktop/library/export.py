@@ -171,6 +171,8 @@ def _write_atomically(
     The fixed name means an export that was killed leaves at most one hidden file, which the
     next export to the same target reuses; a lock keeps two exports to one target apart.
     """
+    if not target.parent.is_dir():  # (the lock below would create missing folders)
+        raise LibraryError(f"cannot write {target}: the folder {target.parent} does not exist")
     part = target.with_name(f".{target.name}.earmark.part")
     lock = FileLock(str(part) + ".lock", timeout=0)
     try:
