@@ -131,10 +131,13 @@ class ScanMixin(LibraryBase):
         report = ScanReport()
         rows = self._conn.execute("SELECT id, path, kind FROM roots ORDER BY path").fetchall()
         wanted = None if root_ids is None else set(root_ids)
+        inserted: set[int] = set()  # rows this scan added (a move between roots un-adds one)
         for root_id, root_path, kind in rows:
             if wanted is not None and root_id not in wanted:
                 continue
-            self._scan_scope(root_id, root_path, kind, root_path, report, progress, cancel)
+            self._scan_scope(
+                root_id, root_path, kind, root_path, report, progress, cancel, inserted
+            )
             if report.cancelled:
                 break
         report.seconds = time.perf_counter() - started
@@ -150,8 +153,10 @@ class ScanMixin(LibraryBase):
         report: ScanReport,
         progress: Callable[[ScanProgress], None] | None,
         cancel: Callable[[], bool] | None,
+        inserted: set[int] | None = None,
     ) -> None:
         """Scan ``scope``: the root, a folder in it, or one file in it."""
+        inserted = set() if inserted is None else inserted
         is_file = not os.path.isdir(scope)
         known = self._known_files(root_id, root_path, scope, is_file)
         seen: set[str] = set()
@@ -167,7 +172,6 @@ class ScanMixin(LibraryBase):
                 report.skipped[ext] = report.skipped.get(ext, 0) + 1
 
             items = walk_audio(scope, report.problems.append, skipped)
-        inserted: set[int] = set()
         batch: list[_Found] = []
         deadline = time.monotonic() + _BATCH_SECONDS
         for path, st in items:
@@ -251,8 +255,8 @@ class ScanMixin(LibraryBase):
                 twin = self._missing_twin(conn, info, place[4])
                 if twin is not None:
                     conn.execute(
-                        f"UPDATE files SET {_PLACE_SET}, {_INFO_SET} WHERE id = ?",
-                        (*place, *values, twin),
+                        f"UPDATE files SET {_PLACE_SET}, {_INFO_SET}, added_at = ? WHERE id = ?",
+                        (*place, *values, now(), twin),
                     )
                     report.moved += 1
                     log.info("moved: file %d is now %s", twin, found.path)
@@ -305,73 +309,92 @@ class ScanMixin(LibraryBase):
                         report.added -= 1
 
     def _present_twin(self, conn: sqlite3.Connection, file_id: int) -> int | None:
-        """A present row of the same sound that is new since ``file_id`` was last seen."""
+        """A present row of the same sound for the vanished row ``file_id`` to merge with.
+
+        For a row with captions the twin must be new since the row was last seen (else it is
+        a duplicate that was already there, and the vanished row is missing, not moved). A
+        row nobody ever captioned may merge with any present copy: nothing can be lost, and
+        a scan that was killed between a move's two halves leaves such rows behind.
+        """
         row = conn.execute(
             "SELECT f.audio_fp, f.fingerprint, f.name, "
-            "max(coalesce(f.scanned_at, 0), coalesce(r.last_scan_at, 0)) "
+            "max(coalesce(f.scanned_at, 0), coalesce(r.last_scan_at, 0)), "
+            "EXISTS (SELECT 1 FROM captions c WHERE c.file_id = f.id) "
             "FROM files f JOIN roots r ON r.id = f.root_id WHERE f.id = ?",
             (file_id,),
         ).fetchone()
         if row is None:
             return None
-        audio_fp, fp, name, last_seen = row
+        audio_fp, fp, name, last_seen, has_captions = row
+        since = last_seen if has_captions else float("-inf")
         if audio_fp is not None:
-            found = conn.execute(
-                "SELECT id FROM files WHERE audio_fp = ? AND status != 'missing' AND id != ? "
-                "AND added_at > ? ORDER BY name = ? DESC, id DESC LIMIT 1",
-                (audio_fp, file_id, last_seen, name),
-            ).fetchone()
+            candidates = conn.execute(
+                "SELECT id, path, size, mtime FROM files WHERE audio_fp = ? "
+                "AND status != 'missing' AND id != ? AND coalesce(added_at, -1e300) > ? "
+                "ORDER BY name = ? DESC, id DESC LIMIT 20",
+                (audio_fp, file_id, since, name),
+            ).fetchall()
         elif fp is not None:
-            found = conn.execute(
-                "SELECT id FROM files WHERE fingerprint = ? AND name = ? AND status != 'missing' "
-                "AND id != ? AND added_at > ? ORDER BY id DESC LIMIT 1",
-                (fp, name, file_id, last_seen),
-            ).fetchone()
+            candidates = conn.execute(
+                "SELECT id, path, size, mtime FROM files WHERE fingerprint = ? AND name = ? "
+                "AND status != 'missing' AND id != ? AND coalesce(added_at, -1e300) > ? "
+                "ORDER BY id DESC LIMIT 20",
+                (fp, name, file_id, since),
+            ).fetchall()
         else:
-            found = None
-        return None if found is None else int(found[0])
+            candidates = []
+        # A row still marked present may itself have vanished (not settled yet, or in a root
+        # this scan does not cover): only a file that is on disk as recorded is a twin.
+        for twin, path, size, mtime in candidates:
+            st = _stat_or_error(path)
+            if not isinstance(st, OSError) and st.st_size == size and st.st_mtime == mtime:
+                return int(twin)
+        return None
 
-    def _merge_into(self, conn: sqlite3.Connection, survivor: int, twin: int) -> None:
-        """Make ``survivor`` (a vanished row, with its history) the row of ``twin``'s path.
+    def _merge_into(self, conn: sqlite3.Connection, vanished: int, present: int) -> None:
+        """Merge the row of a vanished path and the present row of the same sound.
 
-        Everything that refers to the twin row (captions, embeddings, jobs, and any table a
-        later schema adds) moves to the survivor; where both have something unique (an
-        embedding of the same model, a pending job of the same kind) the survivor's stays.
-        The current caption is the one a person wrote, if either row has one.
+        The older row (the one with the longer history) is kept, at the present path.
+        Everything that refers to the other row (captions, embeddings, jobs, and any table a
+        later schema adds) moves to it; where both have something unique (an embedding of
+        the same model, a pending job of the same kind) the kept row's stays. The current
+        caption is the one a person wrote, if either row has one.
         """
+        keep, drop = min(vanished, present), max(vanished, present)
         place = conn.execute(
-            f"SELECT {_PLACE_COLUMNS}, {_INFO_COLUMNS}, caption_id, caption_source "
-            "FROM files WHERE id = ?",
-            (twin,),
+            f"SELECT {_PLACE_COLUMNS}, {_INFO_COLUMNS}, added_at FROM files WHERE id = ?",
+            (present,),
         ).fetchone()
-        mine = conn.execute(
-            "SELECT caption_id, caption_source FROM files WHERE id = ?", (survivor,)
-        ).fetchone()
-        current = _choose_current(mine[0], mine[1], place[-2], place[-1])
-        if mine[0] is not None:
-            # The survivor is captioned: a caption queued for the twin when it looked new is
+        kept, dropped = (
+            conn.execute(
+                "SELECT caption_id, caption_source FROM files WHERE id = ?", (file_id,)
+            ).fetchone()
+            for file_id in (keep, drop)
+        )
+        current = _choose_current(kept[0], kept[1], dropped[0], dropped[1])
+        if kept[0] is not None:
+            # The kept row is captioned: a caption queued for the other when it looked new is
             # not needed (a forced one, asked for by a person, is kept).
             conn.execute(
                 "DELETE FROM jobs WHERE file_id = ? AND kind = 'caption' AND force = 0 "
                 "AND state IN ('queued', 'running')",
-                (twin,),
+                (drop,),
             )
-        conn.execute("UPDATE captions SET file_id = ? WHERE file_id = ?", (survivor, twin))
+        conn.execute("UPDATE captions SET file_id = ? WHERE file_id = ?", (keep, drop))
         for table, column in _file_references(conn):
-            if table == "captions":
-                continue
-            conn.execute(
-                f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?',
-                (survivor, twin),
-            )
-        conn.execute("DELETE FROM files WHERE id = ?", (twin,))
+            if table != "captions":
+                conn.execute(
+                    f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?',
+                    (keep, drop),
+                )
+        conn.execute("DELETE FROM files WHERE id = ?", (drop,))  # what could not move goes
         conn.execute(
-            f"UPDATE files SET {_PLACE_SET}, {_INFO_SET} WHERE id = ?",
-            (*place[:-2], survivor),
+            f"UPDATE files SET {_PLACE_SET}, {_INFO_SET}, added_at = ? WHERE id = ?",
+            (*place, keep),
         )
         if current is not None:
-            self._adopt_caption(conn, survivor, current)
-        log.info("moved: file %d is now %s (merged with the row found there)", survivor, place[1])
+            self._adopt_caption(conn, keep, current)
+        log.info("moved: file %d is now %s (merged with file %d)", keep, place[1], drop)
 
 
 def _choose_current(
