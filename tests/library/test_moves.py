@@ -152,6 +152,19 @@ def test_deleted_duplicate_is_missing_not_merged(tmp_path: Path) -> None:
         assert gone is not None and gone.status == "missing" and gone.caption == "words on a"
 
 
+def test_deleted_copy_nobody_captioned_leaves_no_missing_row(tmp_path: Path) -> None:
+    folder = tmp_path / "sounds"
+    (a,) = _sounds(folder, 1, "a")
+    shutil.copy(a, folder / "b copy.wav")
+    with Library.open(tmp_path / "lib.db") as lib:
+        lib.add_root(folder)
+        lib.scan()
+        (folder / "b copy.wav").unlink()
+        report = lib.scan()
+        assert (report.moved, report.missing) == (1, 0)  # merged: it held nothing to lose
+        assert [r.name for r in lib.list_files(ALL)] == ["a000.wav"]
+
+
 def test_rows_from_before_audio_fingerprints_need_the_same_name(tmp_path: Path) -> None:
     folder = tmp_path / "sounds"
     paths = _sounds(folder, 2)

@@ -143,7 +143,7 @@ def test_cancel_keeps_partial_work_and_marks_nothing_missing(lib: Library, tmp_p
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(12):
-        write_tone(folder / f"t{i:02d}.wav", seconds=0.05)
+        write_tone(folder / f"t{i:02d}.wav", seconds=0.05, freq=300.0 + 10 * i)
     lib.add_root(folder)
     lib.scan()
     for i in range(6):
