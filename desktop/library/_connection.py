@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -91,6 +92,9 @@ def translate(exc: BaseException, path: str = "") -> LibraryError | None:
         return None
     where = f" ({path})" if path and path != ":memory:" else ""
     code = _code(exc)
+    if code == _SQLITE_IOERR and _disk_nearly_full(path):
+        # A full disk often surfaces as an I/O error (growing the WAL or its index fails).
+        code = _SQLITE_FULL
     if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
         return LibraryBusyError(
             f"the library{where} is locked by another program or another Earmark that is "
@@ -124,6 +128,15 @@ def translate(exc: BaseException, path: str = "") -> LibraryError | None:
             f"cannot open the library{where}: the file or its folder is not accessible"
         )
     return None
+
+
+def _disk_nearly_full(path: str) -> bool:
+    if not path or path == ":memory:":
+        return False
+    try:
+        return shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < 1024 * 1024
+    except OSError:
+        return False
 
 
 def translate_os_error(exc: OSError, path: str = "") -> LibraryError:
@@ -246,7 +259,7 @@ def connect(path: str, *, readonly: bool = False, immutable: bool = False) -> Li
 def begin_immediate(
     conn: sqlite3.Connection,
     *,
-    patience_s: float = WRITE_PATIENCE_S,
+    patience_s: float | None = None,
     on_wait: Callable[[float], None] | None = None,
 ) -> None:
     """``BEGIN IMMEDIATE``, retried with backoff while another program holds the write lock.
@@ -256,12 +269,14 @@ def begin_immediate(
 
     Args:
         conn: The connection (not in a transaction).
-        patience_s: Give up after this long.
+        patience_s: Give up after this long (default :data:`WRITE_PATIENCE_S`).
         on_wait: Called with the seconds waited so far before each retry (to tell the user).
 
     Raises:
         LibraryBusyError: The lock was not released in time.
     """
+    if patience_s is None:
+        patience_s = WRITE_PATIENCE_S
     started = time.monotonic()
     pause = 0.1
     while True:

@@ -14,7 +14,12 @@ import sqlite_utils
 
 from desktop.library._base import FILE_COLUMNS, file_row
 from desktop.library._captions import CaptionsMixin
-from desktop.library._connection import connect, file_header, translate_os_error
+from desktop.library._connection import (
+    connect,
+    file_header,
+    is_writable_location,
+    translate_os_error,
+)
 from desktop.library._query import QueryMixin
 from desktop.library._queue import QueueMixin
 from desktop.library._roots import RootsMixin
@@ -167,7 +172,17 @@ class Library(RootsMixin, CaptionsMixin, QueueMixin, QueryMixin):
         elif not header.startswith(_SQLITE_MAGIC):
             raise NotALibraryError(f"{path} is not an Earmark library (not an SQLite database)")
         if not readonly:
-            return connect(path)
+            try:
+                conn = connect(path)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return conn
+            except LibraryError as exc:
+                if not is_writable_location(path):
+                    raise LibraryReadOnlyError(
+                        f"the library {path} is read-only (read-only media, or a file or folder "
+                        "you cannot write): Earmark can search and export it, not change it"
+                    ) from exc
+                raise
         try:
             conn = connect(path, readonly=True)
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()

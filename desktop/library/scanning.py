@@ -19,6 +19,7 @@ import soundfile as sf
 
 from captioner.audio import open_sound_file
 from captioner.errors import AudioDecodeError
+from captioner.native_stderr import NOISY_EXTENSIONS, silenced_native_stderr
 from desktop.library.types import ScanError
 
 __all__ = [
@@ -175,6 +176,12 @@ def probe(path: str, st: os.stat_result | None = None) -> FileInfo:
         return FileInfo(size=size, mtime=mtime, error=_not_regular(st.st_mode))
     if size == 0:
         return FileInfo(size=size, mtime=mtime, error="empty file (0 bytes)")
+    noisy = path.rpartition(".")[2].lower() in NOISY_EXTENSIONS
+    with silenced_native_stderr(noisy):
+        return _probe_audio(path, size, mtime)
+
+
+def _probe_audio(path: str, size: int, mtime: float) -> FileInfo:
     try:
         handle = open_sound_file(path)
     except AudioDecodeError as exc:
