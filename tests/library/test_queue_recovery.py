@@ -159,3 +159,47 @@ def test_a_lock_held_past_patience_stops_the_run_and_loses_nothing(
         summary = run_jobs(lib, FakeCaptioner())  # the same connection carries on
         counts = lib.queue_counts()
         assert summary.captioned == 3 and (counts.done, counts.running) == (3, 0)
+
+
+def test_a_scan_of_a_slow_disk_never_holds_the_write_lock_for_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop.library import _scan
+
+    folder = tmp_path / "slow"
+    folder.mkdir()
+    for i in range(30):
+        write_tone(folder / f"s{i:02d}.wav", seconds=0.02, freq=100.0 + 13 * i)
+    real_probe = _scan.probe
+
+    def slow_probe(path: str, st: object = None) -> object:
+        time.sleep(0.05)  # a slow disk: 1.5 s for the whole folder (what the test is about)
+        return real_probe(path, st)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_scan, "probe", slow_probe)
+    db = tmp_path / "lib.db"
+    with Library.open(db) as lib:
+        lib.add_root(folder)
+    done = threading.Event()
+    failures: list[str] = []
+
+    def other_writer() -> None:
+        conn = sqlite3.connect(db, timeout=0.2, isolation_level=None)
+        while not done.is_set():
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                failures.append(str(exc))
+            time.sleep(0.05)
+        conn.close()
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    try:
+        with Library.open(db) as lib:
+            assert lib.scan().added == 30
+    finally:
+        done.set()
+        writer.join()
+    assert failures == []  # the other program always got the lock within 0.2 s
