@@ -381,7 +381,8 @@ def _set(audio: Any, key: str, value: Any) -> None:
                 frame = mutagen.id3.Frames[name](encoding=enc, text=item["text"])
             tags.add(frame)
     elif kind == "vorbis":
-        for existing in [k for k in tags if k.upper() == name]:
+        # VComment iterates (key, value) pairs, so keys() is needed here.
+        for existing in [k for k in tags.keys() if k.upper() == name]:  # noqa: SIM118
             del tags[existing]
         if value is not None:
             tags[name] = [value] if isinstance(value, str) else list(value)

@@ -34,6 +34,17 @@ def _printable(tag: bytes) -> bool:
     return len(tag) == 4 and all(0x20 <= b <= 0x7E for b in tag)
 
 
+def _plausible(handle: BinaryIO, offset: int, endian: str, file_size: int) -> bool:
+    """Whether a chunk header that fits in the file starts at ``offset`` (or the file ends)."""
+    if offset >= file_size:
+        return offset == file_size
+    header = read_at(handle, offset, 8)
+    if len(header) < 8 or not _printable(header[:4]):
+        return False
+    (size,) = struct.unpack(endian + "I", header[4:8])
+    return offset + 8 + size <= file_size or size == _RIFF_MAX
+
+
 @dataclass(frozen=True)
 class Chunk:
     """One chunk's header.
@@ -179,13 +190,12 @@ def parse_layout(handle: BinaryIO, file_size: int) -> RiffLayout | None:
             if nxt > file_size:
                 padded = False  # the last chunk's pad byte is missing: common, harmless
                 nxt = pos + 8 + size
-            else:
-                here = read_at(handle, pos + 8 + size, 4)
-                there = read_at(handle, nxt, 4)
-                if _printable(here) and not _printable(there) and len(there) == 4:
-                    padded = False
-                    nxt = pos + 8 + size
-                    problems.append(f"chunk '{cid}' is not padded to an even size")
+            elif not _plausible(handle, nxt, endian, file_size) and _plausible(
+                handle, pos + 8 + size, endian, file_size
+            ):
+                padded = False
+                nxt = pos + 8 + size
+                problems.append(f"chunk '{cid}' is not padded to an even size")
         chunks.append(Chunk(cid, pos, size, list_type, padded))
         pos = nxt
     if 0 < file_size - pos < 8 and not problems:
