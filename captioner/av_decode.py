@@ -230,6 +230,17 @@ class AvSoundFile:
         self._buffer = data
 
     def _next_frame(self) -> tuple[int | None, np.ndarray] | None:
+        try:
+            return self._decode_next()
+        except _errors(self._av) as exc:
+            if self._first_pts is None:
+                raise
+            # A truncated or damaged tail: end the stream there, like soundfile does.
+            log.info("%s: decoding stopped early (%s)", self.name, exc)
+            self._frames_iter = iter(())
+            return None
+
+    def _decode_next(self) -> tuple[int | None, np.ndarray] | None:
         for frame in self._frames_iter:
             if frame.samples == 0:
                 continue

@@ -176,7 +176,7 @@ def read_ucs_file(path: str | os.PathLike[str]) -> UcsList:
 
             entries = _from_records(json.loads(raw.decode("utf-8-sig")))
         else:
-            entries = _from_rows(_csv_rows(raw))
+            entries = _from_csv(raw)
     except (ValueError, UnicodeDecodeError, TypeError, KeyError) as exc:
         raise UcsNotAvailableError(f"{p.name} is not a UCS list Earmark can read: {exc}") from None
     if not entries:
@@ -184,17 +184,20 @@ def read_ucs_file(path: str | os.PathLike[str]) -> UcsList:
     return UcsList(tuple(entries), str(p), digest)
 
 
-def _csv_rows(raw: bytes) -> list[list[str]]:
+def _from_csv(raw: bytes) -> list[UcsEntry]:
+    """Rows of a CSV in whichever of comma, semicolon or tab gives a UCS header row."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")
-    sample = text[:8192]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return list(csv.reader(io.StringIO(text), dialect))
+    error: ValueError | None = None
+    for delimiter in (",", ";", "\t"):
+        try:
+            return _from_rows(list(csv.reader(io.StringIO(text), delimiter=delimiter)))
+        except ValueError as exc:
+            error = exc
+    assert error is not None
+    raise error
 
 
 def _norm(header: str) -> str:
