@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 #: Containers whose timestamps after a seek are estimates: read them sequentially.
 _RAW_FORMATS = frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "dts", "truehd", "adts", "loas"})
 #: A read this close ahead of the decoder's position continues decoding instead of seeking.
-_FORWARD_FRAMES_S = 10.0
+_FORWARD_FRAMES_S = 1.0
 _MAX_CHANNELS = 1024
 _MAX_RATE = 1 << 22
 
