@@ -300,3 +300,20 @@ def test_unpadded_odd_chunk_is_read(tmp_path: Path) -> None:
     assert "data" in meta.chunks
     assert _sources(meta)["info:ICMT"] == "abc"
     assert any("not padded" in w for w in meta.warnings)
+
+
+@pytest.mark.parametrize("kind", ["wav", "aiff", "flac", "mp3", "ogg", "opus", "m4a"])
+def test_corrupted_tagged_files_never_raise(tmp_path: Path, kind: str) -> None:
+    from desktop.library.metadata import TagUpdate, write_tags
+
+    path = make_sound(tmp_path, kind)
+    write_tags(path, TagUpdate(description="fuzz me", keywords=("a", "b"), catid="X"))
+    original = bytearray(path.read_bytes())
+    rng = np.random.default_rng(11)
+    header_zone = min(len(original), 8192)  # where the tags live
+    for _ in range(40):
+        data = bytearray(original)
+        for pos in rng.integers(0, header_zone, 12):
+            data[pos] = int(rng.integers(0, 256))
+        path.write_bytes(bytes(data))
+        assert isinstance(read_metadata(path), FileMetadata)
