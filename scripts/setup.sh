@@ -11,7 +11,9 @@ PYTHON="${PYTHON:-python3}"
 VENV=".venv"
 SYSTEM_PACKAGES=(libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
   libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
-  libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0)
+  libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0
+  # Metadata tests: independent readers (exiftool, mediainfo) and an encoder for every format.
+  libimage-exiftool-perl mediainfo ffmpeg)
 command -v java >/dev/null 2>&1 || SYSTEM_PACKAGES+=(openjdk-17-jre-headless)
 
 install_system_packages() {
