@@ -7,7 +7,7 @@ transactions, so a slow disk never holds the library's write lock for long, and 
 killed scan keeps what it wrote.
 
 **Moves keep captions.** A sound is recognised by its audio fingerprint
-(:func:`~desktop.library.scanning.audio_fingerprint`: decoded audio, not bytes or path), so a
+(:func:`~desktop.library.metadata.payload_fingerprint`: decoded audio, not bytes or path), so a
 file that was retagged and moved is still itself, and two different sounds never are:
 
 - a new path whose audio matches a row marked missing takes that row over;

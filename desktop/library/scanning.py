@@ -14,18 +14,15 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import numpy as np
-import soundfile as sf
-
 from captioner.audio import open_sound_file
 from captioner.errors import AudioDecodeError
 from captioner.native_stderr import NOISY_EXTENSIONS, silenced_native_stderr
+from desktop.library.metadata.fingerprint import SoundFileDecoder, decoder_fingerprint
 from desktop.library.types import ScanError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
     "FileInfo",
-    "audio_fingerprint",
     "error_info",
     "fingerprint",
     "is_audio_name",
@@ -74,9 +71,6 @@ _BIT_DEPTHS = {
 #: Bytes read from each end of a file for its fingerprint: enough to tell sounds apart,
 #: cheap enough for a million files.
 _FINGERPRINT_CHUNK = 64 * 1024
-#: The audio fingerprint decodes this many evenly spaced windows of this many frames.
-_AUDIO_FP_WINDOWS = 8
-_AUDIO_FP_FRAMES = 2048
 
 
 def is_audio_name(name: str) -> bool:
@@ -92,7 +86,8 @@ class FileInfo:
     """What a scan records about one file; ``error`` set means it could not be read.
 
     ``fingerprint`` hashes the file's bytes (cheap; changes when tags are rewritten);
-    ``audio_fp`` hashes decoded audio (survives retagging; what moves are matched by).
+    ``audio_fp`` hashes decoded audio (:func:`~desktop.library.metadata.payload_fingerprint`:
+    survives retagging; what moves are matched by).
     """
 
     size: int | None
@@ -122,35 +117,6 @@ def fingerprint(path: str, size: int) -> str:
         if size > 2 * _FINGERPRINT_CHUNK:
             handle.seek(-_FINGERPRINT_CHUNK, os.SEEK_END)
             digest.update(handle.read(_FINGERPRINT_CHUNK))
-    return digest.hexdigest()
-
-
-def audio_fingerprint(handle: sf.SoundFile) -> str | None:
-    """A fingerprint of the decoded audio: frames, rate, channels and evenly spaced windows.
-
-    Unlike :func:`fingerprint` it does not change when a tagger rewrites the file's metadata
-    chunks, and it looks at the middle of the sound too, so two different sounds of the same
-    length that share their first and last seconds (silence, a slate) differ. Costs a few
-    small seeks and reads. ``None`` when the audio cannot be decoded.
-
-    Args:
-        handle: An open sound file (its position is moved).
-    """
-    frames, rate, channels = int(handle.frames), int(handle.samplerate), int(handle.channels)
-    if frames <= 0 or rate <= 0 or channels <= 0:
-        return None
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(np.array([frames, rate, channels], dtype="<i8").tobytes())
-    width = min(_AUDIO_FP_FRAMES, frames)
-    starts = np.linspace(0, frames - width, min(_AUDIO_FP_WINDOWS, frames)).astype(np.int64)
-    try:
-        for start in dict.fromkeys(int(s) for s in starts):
-            handle.seek(start)
-            block = handle.read(width, dtype="float32", always_2d=True)
-            digest.update(np.ascontiguousarray(block, dtype="<f4").tobytes())
-    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-        log.info("cannot fingerprint audio of %s: %s", handle.name, exc)
-        return None
     return digest.hexdigest()
 
 
@@ -207,7 +173,8 @@ def _probe_audio(path: str, size: int, mtime: float) -> FileInfo:
         )
         if frames <= 0 or rate <= 0:
             return FileInfo(**{**base.__dict__, "error": "no audio data (header only)"})
-        return FileInfo(**{**base.__dict__, "audio_fp": audio_fingerprint(handle)})
+        audio_fp = decoder_fingerprint(SoundFileDecoder(handle))
+        return FileInfo(**{**base.__dict__, "audio_fp": audio_fp})
 
 
 def _fingerprint_or_none(path: str, size: int) -> str | None:

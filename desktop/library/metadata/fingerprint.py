@@ -23,7 +23,9 @@ from captioner.errors import AudioDecodeError
 
 __all__ = [
     "FINGERPRINT_VERSION",
+    "SoundFileDecoder",
     "audio_digest",
+    "decoder_fingerprint",
     "fingerprint_spans",
     "open_decoder",
     "payload_fingerprint",
@@ -51,7 +53,9 @@ class _Decoder(Protocol):
     def close(self) -> None: ...
 
 
-class _SfDecoder:
+class SoundFileDecoder:
+    """A decoder over an open soundfile handle (exact seeks)."""
+
     def __init__(self, handle: sf.SoundFile) -> None:
         self._f = handle
         self.frames = int(handle.frames)
@@ -94,7 +98,7 @@ def open_decoder(path: str | os.PathLike[str]) -> _Decoder:
         AudioDecodeError: Neither can decode it (or it is not a regular file).
     """
     try:
-        return _SfDecoder(open_sound_file(path))
+        return SoundFileDecoder(open_sound_file(path))
     except AudioDecodeError as first:
         if "not a regular file" in str(first) or "no such file" in str(first):
             raise
@@ -133,6 +137,15 @@ def payload_fingerprint(path: str | os.PathLike[str]) -> str | None:
         log.debug("no payload fingerprint for %s: %s", path, exc)
         return None
     try:
+        return decoder_fingerprint(dec)
+    finally:
+        dec.close()
+
+
+def decoder_fingerprint(dec: _Decoder) -> str | None:
+    """:func:`payload_fingerprint` of an open decoder (the caller closes it); ``None`` when
+    the audio cannot be decoded."""
+    try:
         if dec.frames <= 0:
             return None
         digest = hashlib.blake2b(digest_size=16, person=b"earmark-pfp")
@@ -143,10 +156,8 @@ def payload_fingerprint(path: str | os.PathLike[str]) -> str | None:
             digest.update(np.ascontiguousarray(block, dtype="<f4").tobytes())
         return f"{FINGERPRINT_VERSION}:{digest.hexdigest()}"
     except AudioDecodeError as exc:
-        log.debug("no payload fingerprint for %s: %s", path, exc)
+        log.debug("no payload fingerprint: %s", exc)
         return None
-    finally:
-        dec.close()
 
 
 def audio_digest(path: str | os.PathLike[str]) -> str:
