@@ -18,9 +18,12 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "search",
         help="search the library by words or by meaning",
-        description="Search file names, folders, captions and keywords. Words are matched as "
-        "prefixes and all must match; --semantic ranks by what the sound is like (loads the "
-        "audio-language model).",
+        description="Search file names, folders, captions, keywords and the files' own "
+        "metadata. All words must match; the last one (and short ones) as a prefix. "
+        '"quoted words" match as a phrase, -word leaves out what matches it, and a comma '
+        "separates alternatives: `rain roof, drizzle -thunder`. --semantic ranks by what "
+        "the sound is like (loads the audio-language model).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("query", metavar="QUERY", help="what to look for")
     mode = parser.add_mutually_exclusive_group()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
 from typing import Any
 
+from desktop.library._syntax import MAX_QUERY_WORDS, WORD, parse_search, to_fts
 from desktop.library.errors import InvalidQueryError, NothingToSearchError
 from desktop.library.types import SORTABLE_COLUMNS, FileQuery
 
@@ -23,46 +23,27 @@ __all__ = [
     "where_of",
 ]
 
-WORD = re.compile(r"\w+", re.UNICODE)
-#: Most distinct words a search uses (a long paste is cut here: each word costs a lookup).
-MAX_QUERY_WORDS = 32
 #: Longest advanced (FTS5 syntax) query accepted.
 MAX_ADVANCED_CHARS = 2000
 #: Relevance score with column weights (name, folder, caption, keywords); lower is better.
 BM25 = "bm25(files_fts, 2.0, 1.0, 3.0, 2.0)"
-#: Longest prefix with its own FTS index (schema v4: prefix='2 3 4 5 6').
-_PREFIX_MAX = 6
 
 
 def search_words(text: str) -> list[str]:
     """The words of typed search text: each once (case-insensitively), at most
     :data:`MAX_QUERY_WORDS`, in the order typed."""
-    seen: dict[str, str] = {}
-    for word in WORD.findall(text):
-        key = word.casefold()
-        if key not in seen:
-            seen[key] = word
-            if len(seen) >= MAX_QUERY_WORDS:
-                break
-    return list(seen.values())
+    return parse_search(text).words
 
 
 def fts_query(text: str) -> str | None:
-    """Turn typed text into a safe FTS5 query: every word quoted and ANDed.
+    """Turn typed text into a safe FTS5 query (the syntax is in :mod:`._syntax`).
 
-    Quotes, ``*``, ``-``, ``NEAR(``, ``AND``/``OR``/``NOT`` and any other syntax lose their
-    meaning; ``None`` when the text has no words at all. The last word (the one being typed)
-    and short words match as prefixes; a long word before the last is taken as typed, because
-    a prefix longer than the prefix indexes (6 characters) is expensive and rarely meant.
-    Repeated words count once and a long paste is cut at :data:`MAX_QUERY_WORDS` words.
+    ``None`` when the text has no words at all.
+
+    Raises:
+        NothingToSearchError: The search only leaves things out.
     """
-    words = search_words(text)
-    if not words:
-        return None
-    last = len(words) - 1
-    return " ".join(
-        f'"{w}"*' if i == last or len(w) <= _PREFIX_MAX else f'"{w}"' for i, w in enumerate(words)
-    )
+    return to_fts(parse_search(text))
 
 
 def only_status_filter(q: FileQuery) -> bool:
