@@ -23,7 +23,6 @@ def register(subparsers: Any) -> None:
         '"quoted words" match as a phrase, -word leaves out what matches it, and a comma '
         "separates alternatives: `rain roof, drizzle -thunder`. --semantic ranks by what "
         "the sound is like (loads the audio-language model).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("query", metavar="QUERY", help="what to look for")
     mode = parser.add_mutually_exclusive_group()

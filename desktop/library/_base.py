@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -23,6 +24,10 @@ FILE_COLUMNS = (
     "f.sample_rate, f.channels, f.bit_depth, f.format, f.subtype, f.status, f.error, "
     "f.caption, f.keywords, f.caption_source, f.caption_model, f.captioned_at"
 )
+
+#: Caption sources that re-captioning never replaces without the person's say-so: their own
+#: words, and the description the file itself carries.
+PROTECTED_SOURCES = ("user", "file")
 
 #: Keywords of the current caption are stored in ``files.keywords`` joined by newlines
 #: (keywords themselves may hold commas, e.g. AudioSet's "Male speech, man speaking").
@@ -78,6 +83,30 @@ class LibraryBase:
         (e.g. to show "waiting for the library…"); ``None`` to stop."""
         self._lock_wait = callback
 
+    def _insert_caption(
+        self,
+        conn: sqlite3.Connection,
+        file_id: int,
+        text: str,
+        source: str,
+        clap: str | None,
+        llm: str | None,
+        params: dict[str, Any],
+        keywords: Sequence[tuple[str, float]],
+    ) -> int:
+        cur = conn.execute(
+            "INSERT INTO captions(file_id, text, source, clap, llm, params, created_at, current) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            (file_id, text, source, clap, llm, json.dumps(params, default=str), now()),
+        )
+        caption_id = int(cur.lastrowid or 0)
+        conn.executemany(
+            "INSERT INTO caption_keywords(caption_id, position, keyword, score) "
+            "VALUES (?, ?, ?, ?)",
+            [(caption_id, i, k, s) for i, (k, s) in enumerate(keywords)],
+        )
+        return caption_id
+
     def _make_current(
         self,
         conn: sqlite3.Connection,
@@ -120,7 +149,7 @@ class LibraryBase:
                 (caption_id,),
             )
         ]
-        model = None if source == "user" else f"{clap} | {llm}"
+        model = None if source in PROTECTED_SOURCES else f"{clap} | {llm}"
         self._make_current(conn, file_id, caption_id, text, keywords, source, model, created)
 
     @contextmanager

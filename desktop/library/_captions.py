@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from captioner.types import Caption
-from desktop.library._base import LibraryBase, now
+from desktop.library._base import PROTECTED_SOURCES, LibraryBase, now
 from desktop.library.errors import InvalidCaptionError, UnknownFileError
 from desktop.library.types import CaptionRecord
 
@@ -116,7 +116,7 @@ class CaptionsMixin(LibraryBase):
         keywords = [(_clean_keyword(k.keyword), float(k.score)) for k in caption.keywords]
         with self._txn() as conn:
             source = self._require_file(conn, file_id)
-            replaceable = source != "user"
+            replaceable = source not in PROTECTED_SOURCES
             if not replaceable and force:
                 replaceable = self._may_replace(conn, file_id, job_id)
             caption_id = self._insert_caption(
@@ -205,30 +205,6 @@ class CaptionsMixin(LibraryBase):
             (job_id,),
         ).fetchone()
         return row is not None and row[0] is not None and row[0] == row[1]
-
-    def _insert_caption(
-        self,
-        conn: sqlite3.Connection,
-        file_id: int,
-        text: str,
-        source: str,
-        clap: str | None,
-        llm: str | None,
-        params: dict[str, Any],
-        keywords: Sequence[tuple[str, float]],
-    ) -> int:
-        cur = conn.execute(
-            "INSERT INTO captions(file_id, text, source, clap, llm, params, created_at, current) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-            (file_id, text, source, clap, llm, json.dumps(params, default=str), now()),
-        )
-        caption_id = int(cur.lastrowid or 0)
-        conn.executemany(
-            "INSERT INTO caption_keywords(caption_id, position, keyword, score) "
-            "VALUES (?, ?, ?, ?)",
-            [(caption_id, i, k, s) for i, (k, s) in enumerate(keywords)],
-        )
-        return caption_id
 
     def _caption_record(self, row: tuple[Any, ...]) -> CaptionRecord:
         keywords = tuple(

@@ -78,7 +78,11 @@ class QueueMixin(LibraryBase):
         caption the file has now: a caption the user writes after queueing it is kept.
         """
         stamp = now()
-        keep_user = "" if force else " AND (f.caption_source IS NULL OR f.caption_source != 'user')"
+        keep_user = (
+            ""
+            if force
+            else " AND (f.caption_source IS NULL OR f.caption_source NOT IN ('user', 'file'))"
+        )
         columns = (
             "INSERT INTO jobs(file_id, state, force, kind, replaces_caption_id, created_at, "
             "updated_at) "

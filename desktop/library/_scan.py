@@ -65,6 +65,12 @@ class _Known:
     mtime: float | None
     status: str
     audio_fp: str | None
+    meta_read: int
+
+    @property
+    def complete(self) -> bool:
+        """Whether the row has everything today's scan records (older rows get it later)."""
+        return self.audio_fp is not None and bool(self.meta_read)
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ class _Found:
     path: str
     old: _Known | None
     info: FileInfo
-    backfill: bool  # unchanged on disk, read only for the audio fingerprint it lacked
+    backfill: bool  # unchanged on disk, read only for what an older scan did not record
 
 
 def _info_values(info: FileInfo, scanned_at: float) -> tuple[Any, ...]:
@@ -188,7 +194,7 @@ class ScanMixin(LibraryBase):
                 and old.size == st.st_size
                 and old.mtime == st.st_mtime
             )
-            if same and old is not None and old.audio_fp is not None:
+            if same and old is not None and old.complete:
                 report.unchanged += 1
             else:
                 info = error_info(st) if isinstance(st, OSError) else probe(path, st)
@@ -214,7 +220,7 @@ class ScanMixin(LibraryBase):
     def _known_files(
         self, root_id: int, root_path: str, scope: str, is_file: bool
     ) -> dict[str, _Known]:
-        columns = "SELECT path, id, size, mtime, status, audio_fp FROM files"
+        columns = "SELECT path, id, size, mtime, status, audio_fp, meta_read FROM files"
         if is_file:
             rows = self._conn.execute(f"{columns} WHERE path = ?", (scope,))
         elif scope == root_path:
@@ -259,6 +265,7 @@ class ScanMixin(LibraryBase):
                         (*place, *values, now(), twin),
                     )
                     report.moved += 1
+                    self._store_metadata(conn, twin, info)
                     log.info("moved: file %d is now %s", twin, found.path)
                     continue
                 cur = conn.execute(
@@ -266,8 +273,53 @@ class ScanMixin(LibraryBase):
                     f"VALUES ({','.join('?' * (len(place) + len(values) + 1))})",
                     (*place, *values, now()),
                 )
-                inserted.add(int(cur.lastrowid or 0))
+                new_id = int(cur.lastrowid or 0)
+                inserted.add(new_id)
                 report.added += 1
+                self._store_metadata(conn, new_id, info)
+
+    def _store_metadata(self, conn: sqlite3.Connection, file_id: int, info: FileInfo) -> None:
+        """Keep what the file says about itself, and offer its own description as a caption."""
+        meta = info.metadata
+        if meta is None:
+            return
+        conn.execute("DELETE FROM file_meta WHERE file_id = ?", (file_id,))
+        conn.executemany(
+            "INSERT INTO file_meta(file_id, position, field, value, source) VALUES (?,?,?,?,?)",
+            [(file_id, i, v.field, v.value, v.source) for i, v in enumerate(meta.values)],
+        )
+        conn.execute(
+            "UPDATE files SET meta_text = ?, meta_read = 1 WHERE id = ?",
+            (meta.search_text(), file_id),
+        )
+        description = meta.description
+        if description:
+            self._offer_file_caption(conn, file_id, description.strip(), meta.keywords)
+
+    def _offer_file_caption(
+        self, conn: sqlite3.Connection, file_id: int, text: str, keywords: tuple[str, ...]
+    ) -> None:
+        """A file's own description becomes its caption (source ``file``), unless a person
+        wrote one: then it only joins the history, where it can be restored."""
+        if not text:
+            return
+        current = conn.execute(
+            "SELECT caption, caption_source FROM files WHERE id = ?", (file_id,)
+        ).fetchone()
+        if current is not None and current[0] is not None and current[0].strip() == text:
+            return  # what the file says is what it shows (e.g. Earmark wrote it there)
+        known = conn.execute(
+            "SELECT 1 FROM captions WHERE file_id = ? AND source = 'file' AND text = ?",
+            (file_id, text),
+        ).fetchone()
+        if known is not None:
+            return  # already offered; the person chose otherwise
+        cleaned = [" ".join(k.split()) for k in keywords if k.strip()]
+        caption_id = self._insert_caption(
+            conn, file_id, text, "file", None, None, {}, [(k, 1.0) for k in cleaned]
+        )
+        if current is None or current[1] != "user":
+            self._make_current(conn, file_id, caption_id, text, cleaned, "file", None)
 
     def _missing_twin(self, conn: sqlite3.Connection, info: FileInfo, name: str) -> int | None:
         """A row marked missing that holds the same sound as ``info`` (prefer the same name)."""
@@ -400,10 +452,11 @@ class ScanMixin(LibraryBase):
 def _choose_current(
     mine: int | None, mine_source: str | None, theirs: int | None, theirs_source: str | None
 ) -> int | None:
-    if mine is not None and mine_source == "user":
-        return mine
-    if theirs is not None and theirs_source == "user":
-        return theirs
+    for source in ("user", "file"):  # a person's words, then the file's own
+        if mine is not None and mine_source == source:
+            return mine
+        if theirs is not None and theirs_source == source:
+            return theirs
     return mine if mine is not None else theirs
 
 

@@ -60,7 +60,11 @@ def _timestamp(seconds: float | None) -> str:
 
 
 def _row_cells(row: FileRow) -> list[str]:
-    model = "user" if row.caption_source == "user" else row.caption_model or ""
+    model = (
+        {"user": "user", "file": "file"}.get(row.caption_source or "", "")
+        or row.caption_model
+        or ""
+    )
     keywords = ", ".join(row.keywords)
     # Numbers we format ourselves never start a formula; only text cells need neutralising.
     return [

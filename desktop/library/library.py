@@ -282,7 +282,7 @@ class Library(RootsMixin, CaptionsMixin, QueueMixin, QueryMixin):
         """Counts for ``earmark library stats``: files by status, captioned, queue, roots."""
         by_status = dict(self._conn.execute("SELECT status, count(*) FROM files GROUP BY status"))
         captioned = self._conn.execute(
-            "SELECT count(*), sum(caption_source = 'user') FROM files "
+            "SELECT count(*), sum(caption_source = 'user'), sum(caption_source = 'file') FROM files "
             "WHERE caption_id IS NOT NULL AND status != 'missing'"
         ).fetchone()
         queue = self.queue_counts()
@@ -295,6 +295,7 @@ class Library(RootsMixin, CaptionsMixin, QueueMixin, QueryMixin):
             "missing": int(by_status.get("missing", 0)),
             "captioned": int(captioned[0] or 0),
             "user_captions": int(captioned[1] or 0),
+            "file_captions": int(captioned[2] or 0),
             "embeddings": dict(self.embedding_models()),
             "queue": {
                 "queued": queue.queued,

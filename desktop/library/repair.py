@@ -203,7 +203,8 @@ def _tidy(library: Library) -> None:
     conn.execute("COMMIT")
     orphans = conn.execute(
         "SELECT f.id, (SELECT c.id FROM captions c WHERE c.file_id = f.id "
-        "ORDER BY c.source = 'user' DESC, c.created_at DESC LIMIT 1) FROM files f "
+        "ORDER BY c.source = 'user' DESC, c.source = 'file' DESC, c.created_at DESC LIMIT 1) "
+        "FROM files f "
         "WHERE f.caption_id IS NULL"
     ).fetchall()
     lost = [(file_id, caption_id) for file_id, caption_id in orphans if caption_id is not None]

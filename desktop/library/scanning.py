@@ -6,6 +6,7 @@ hidden entries, and reports unreadable folders instead of stopping.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import logging
@@ -15,8 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from captioner.audio import open_sound_file
+from captioner.av_decode import probe_av
 from captioner.errors import AudioDecodeError
 from captioner.native_stderr import NOISY_EXTENSIONS, silenced_native_stderr
+from desktop.library.metadata import FileMetadata, format_label, payload_fingerprint, read_metadata
 from desktop.library.metadata.fingerprint import SoundFileDecoder, decoder_fingerprint
 from desktop.library.types import ScanError
 
@@ -32,8 +35,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Extensions the scan registers (libsndfile reads all of them).
-AUDIO_EXTENSIONS = frozenset(
+#: Extensions libsndfile reads (exact seeking: the first reader tried).
+SNDFILE_EXTENSIONS = frozenset(
     {
         "wav",
         "wave",
@@ -53,6 +56,34 @@ AUDIO_EXTENSIONS = frozenset(
         "snd",
     }
 )
+#: Further extensions FFmpeg (PyAV) reads: AAC/ALAC in MP4, ADTS, WavPack, WMA, AC3, MP2 ...
+AV_EXTENSIONS = frozenset(
+    {
+        "m4a",
+        "mp4",
+        "m4b",
+        "aac",
+        "adts",
+        "wv",
+        "wma",
+        "asf",
+        "ac3",
+        "eac3",
+        "mp2",
+        "mpa",
+        "ape",
+        "tta",
+        "mka",
+        "webm",
+        "amr",
+        "dts",
+        "spx",
+        "mpc",
+        "3gp",
+    }
+)
+#: Extensions the scan registers.
+AUDIO_EXTENSIONS = SNDFILE_EXTENSIONS | AV_EXTENSIONS
 
 _BIT_DEPTHS = {
     "PCM_S8": 8,
@@ -87,7 +118,8 @@ class FileInfo:
 
     ``fingerprint`` hashes the file's bytes (cheap; changes when tags are rewritten);
     ``audio_fp`` hashes decoded audio (:func:`~desktop.library.metadata.payload_fingerprint`:
-    survives retagging; what moves are matched by).
+    survives retagging; what moves are matched by). ``metadata`` is what the file says about
+    itself (``None`` when it could not be read at all).
     """
 
     size: int | None
@@ -101,6 +133,7 @@ class FileInfo:
     format: str | None = None
     subtype: str | None = None
     error: str | None = None
+    metadata: FileMetadata | None = None
 
 
 def fingerprint(path: str, size: int) -> str:
@@ -144,14 +177,26 @@ def probe(path: str, st: os.stat_result | None = None) -> FileInfo:
         return FileInfo(size=size, mtime=mtime, error="empty file (0 bytes)")
     noisy = path.rpartition(".")[2].lower() in NOISY_EXTENSIONS
     with silenced_native_stderr(noisy):
-        return _probe_audio(path, size, mtime)
+        info = _probe_audio(path, size, mtime)
+    if info.error and info.error.startswith("not a regular file"):
+        return info
+    meta = read_metadata(path)
+    label = info.format
+    if label is not None and "bext" in meta.chunks:
+        label = format_label(info.format, info.subtype, has_bext=True) or label
+    return dataclasses.replace(info, metadata=meta, format=label)
 
 
 def _probe_audio(path: str, size: int, mtime: float) -> FileInfo:
+    ext = path.rpartition(".")[2].lower()
     try:
         handle = open_sound_file(path)
     except AudioDecodeError as exc:
         fp = _fingerprint_or_none(path, size)
+        if "not a regular file" not in str(exc):
+            found = _probe_with_ffmpeg(path, size, mtime, fp)
+            if found is not None:
+                return found
         return FileInfo(size, mtime, fp, error=_decode_message(path, str(exc)))
     with handle:
         try:
@@ -168,13 +213,37 @@ def _probe_audio(path: str, size: int, mtime: float) -> FileInfo:
             sample_rate=rate or None,
             channels=int(handle.channels) or None,
             bit_depth=_BIT_DEPTHS.get(handle.subtype),
-            format=handle.format,
+            format=format_label(handle.format, handle.subtype, ext=ext) or handle.format,
             subtype=handle.subtype,
         )
         if frames <= 0 or rate <= 0:
             return FileInfo(**{**base.__dict__, "error": "no audio data (header only)"})
         audio_fp = decoder_fingerprint(SoundFileDecoder(handle))
         return FileInfo(**{**base.__dict__, "audio_fp": audio_fp})
+
+
+def _probe_with_ffmpeg(path: str, size: int, mtime: float, fp: str | None) -> FileInfo | None:
+    """What FFmpeg (PyAV) says of a file libsndfile cannot read; ``None`` if it cannot either."""
+    try:
+        found = probe_av(path)
+    except AudioDecodeError as exc:
+        log.debug("PyAV cannot read %s either: %s", path, exc)
+        return None
+    ext = path.rpartition(".")[2].lower()
+    if found.frames is not None and found.frames <= 0:
+        return FileInfo(size, mtime, fp, error="no audio data (header only)")
+    return FileInfo(
+        size=size,
+        mtime=mtime,
+        fingerprint=fp,
+        audio_fp=payload_fingerprint(path),
+        duration_s=found.duration_s,
+        sample_rate=found.sample_rate or None,
+        channels=found.channels or None,
+        bit_depth=found.bit_depth,
+        format=format_label(found.container, found.codec, ext=ext),
+        subtype=found.codec.upper() if found.codec else None,
+    )
 
 
 def _fingerprint_or_none(path: str, size: int) -> str | None:

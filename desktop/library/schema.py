@@ -6,7 +6,7 @@ import logging
 import sqlite3
 
 from desktop.library._connection import begin_immediate
-from desktop.library.errors import NewerLibraryError
+from desktop.library.errors import LibraryCorruptError, NewerLibraryError
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "migrate"]
 
@@ -237,8 +237,79 @@ UPDATE jobs SET state = 'queued', worker = NULL WHERE state = 'running';
 PRAGMA application_id = {APPLICATION_ID};
 """
 
+# v6: what files say about themselves (embedded metadata: bext, iXML, INFO, ID3, Vorbis, MP4).
+# - file_meta keeps every value with the chunk or tag it came from; files.meta_text is the
+#   searchable copy (a fifth FTS column, named as the files column an external-content FTS
+#   table reads); files.meta_read marks rows whose metadata was read
+#   (older rows are read on the next scan).
+# - captions.source gains 'file': a file's own description, offered as its starting caption
+#   and protected like a person's words. SQLite cannot change a CHECK constraint in place, so
+#   the table is rebuilt (with foreign keys off, as SQLite's documentation prescribes).
+_V6 = """
+-- earmark: foreign keys off
+CREATE TABLE captions_v6 (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    text TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('model', 'user', 'file')),
+    clap TEXT,
+    llm TEXT,
+    params TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL,
+    current INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO captions_v6 (id, file_id, text, source, clap, llm, params, created_at, current)
+    SELECT id, file_id, text, source, clap, llm, params, created_at, current FROM captions;
+DROP TABLE captions;
+ALTER TABLE captions_v6 RENAME TO captions;
+CREATE INDEX captions_file ON captions(file_id, created_at);
+
+CREATE TABLE file_meta (
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    source TEXT NOT NULL,
+    PRIMARY KEY (file_id, position)
+);
+CREATE INDEX file_meta_field ON file_meta(field, value COLLATE NOCASE);
+ALTER TABLE files ADD COLUMN meta_text TEXT NOT NULL DEFAULT '';
+ALTER TABLE files ADD COLUMN meta_read INTEGER NOT NULL DEFAULT 0;
+
+DROP TRIGGER files_fts_insert;
+DROP TRIGGER files_fts_delete;
+DROP TRIGGER files_fts_update;
+DROP TABLE files_fts;
+CREATE VIRTUAL TABLE files_fts USING fts5(
+    name, relfolder, caption, keywords, meta_text,
+    content='files', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 2',
+    prefix='2 3 4 5 6'
+);
+CREATE TRIGGER files_fts_insert AFTER INSERT ON files BEGIN
+    INSERT INTO files_fts(rowid, name, relfolder, caption, keywords, meta_text)
+    VALUES (new.id, new.name, new.relfolder, new.caption, new.keywords, new.meta_text);
+END;
+CREATE TRIGGER files_fts_delete AFTER DELETE ON files BEGIN
+    INSERT INTO files_fts(files_fts, rowid, name, relfolder, caption, keywords, meta_text)
+    VALUES ('delete', old.id, old.name, old.relfolder, old.caption, old.keywords, old.meta_text);
+END;
+CREATE TRIGGER files_fts_update AFTER UPDATE OF name, relfolder, caption, keywords, meta_text
+ON files BEGIN
+    INSERT INTO files_fts(files_fts, rowid, name, relfolder, caption, keywords, meta_text)
+    VALUES ('delete', old.id, old.name, old.relfolder, old.caption, old.keywords, old.meta_text);
+    INSERT INTO files_fts(rowid, name, relfolder, caption, keywords, meta_text)
+    VALUES (new.id, new.name, new.relfolder, new.caption, new.keywords, new.meta_text);
+END;
+INSERT INTO files_fts(files_fts) VALUES ('rebuild');
+"""
+
 #: Migration ``i`` takes the schema from version ``i`` to ``i + 1``. Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+
+#: A migration whose first line is this runs with foreign keys off (a table rebuild), and
+#: is checked with ``PRAGMA foreign_key_check`` before it commits.
+_FOREIGN_KEYS_OFF = "-- earmark: foreign keys off"
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -259,17 +330,33 @@ def migrate(conn: sqlite3.Connection) -> int:
         )
     for version in range(found, SCHEMA_VERSION):
         log.info("migrating library schema %d -> %d", version, version + 1)
+        script = MIGRATIONS[version]
+        keys_off = script.lstrip().startswith(_FOREIGN_KEYS_OFF)
+        fk_on = bool(conn.execute("PRAGMA foreign_keys").fetchone()[0])
+        if keys_off and fk_on:
+            conn.execute("PRAGMA foreign_keys = OFF")  # only takes effect outside a txn
         # executescript would COMMIT first; run the statements inside one explicit txn.
         begin_immediate(conn)
         try:
-            for statement in _split(MIGRATIONS[version]):
+            for statement in _split(script):
                 conn.execute(statement)
+            if keys_off:
+                broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise LibraryCorruptError(
+                        f"the library's rows refer to rows that do not exist ({len(broken)} "
+                        "found while upgrading it); it was not changed. Run `earmark library "
+                        "repair NEW.db` to copy everything consistent into a new library"
+                    )
             conn.execute(f"PRAGMA user_version = {version + 1}")
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        finally:
+            if keys_off and fk_on:
+                conn.execute("PRAGMA foreign_keys = ON")
     return found
 
 

@@ -143,7 +143,8 @@ class FileRow:
         error: Why the file could not be read, when ``status == "error"``.
         caption: Current caption text, or ``None``.
         keywords: Current caption keywords, best first.
-        caption_source: ``"model"`` or ``"user"`` for the current caption, else ``None``.
+        caption_source: ``"model"``, ``"user"`` (a person wrote it) or ``"file"`` (the
+            file's own description) for the current caption, else ``None``.
         caption_model: Model refs of the current caption (``"clap | llm"``), or ``None``.
         captioned_at: Unix time of the current caption, or ``None``.
         score: Relevance of a search hit (higher is better), ``None`` outside searches.
@@ -228,7 +229,7 @@ class CaptionRecord:
         file_id: The captioned file.
         text: Caption text.
         keywords: ``(keyword, score)`` pairs, best first (user keywords have score 1.0).
-        source: ``"model"`` or ``"user"``.
+        source: ``"model"``, ``"user"`` or ``"file"`` (read from the file's metadata).
         clap: Audio-language model ref (model captions).
         llm: Language model ref (model captions).
         params: Decoding parameters and provenance details as a dict.
