@@ -15,16 +15,24 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "export",
         help="export the library (or a search) as CSV",
-        description="Write one CSV row per file with the columns Filename, Pathname, "
-        "Description, Keywords, Duration, SampleRate, Channels, BitDepth, Format, "
-        "CaptionModel, CaptionedAt (UTF-8; cells that a spreadsheet would run are "
-        "neutralised).",
+        description="Write one CSV row per file (UTF-8) with the columns Filename, Pathname, "
+        "Description, Keywords, Duration, SampleRate, Channels, BitDepth, Format, Category, "
+        "SubCategory, CatID, CategoryFull, FXName, Library, Designer, Notes, KeywordScores, "
+        "CaptionModel, CaptionedAt. The spreadsheet profile (default) puts a ' before cells a "
+        "spreadsheet would run as formulas; the tool profile keeps every cell exact, for "
+        "Soundminer/BaseHead/Soundly-style imports that match rows by file name.",
     )
     parser.add_argument(
         "out", metavar="OUT.csv", help="output file (replaced atomically); - writes to stdout"
     )
     parser.add_argument("--query", metavar="Q", help="only files matching this word search")
     parser.add_argument("--bom", action="store_true", help="start with a BOM (for Excel)")
+    parser.add_argument(
+        "--profile",
+        choices=["spreadsheet", "tool"],
+        default="spreadsheet",
+        help="spreadsheet: safe to open in Excel (default); tool: exact cells for importers",
+    )
     parser.add_argument(
         "--include-missing", action="store_true", help="also files no longer on disk"
     )
@@ -53,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         out: Any = sys.stdout if to_stdout else args.out
-        count = export_csv(lib, out, query=query, bom=args.bom, progress=progress)
+        count = export_csv(
+            lib, out, query=query, bom=args.bom, profile=args.profile, progress=progress
+        )
     if to_stdout:
         sys.stdout.flush()
         print(f"exported {count} row(s)", file=sys.stderr)

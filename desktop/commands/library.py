@@ -13,6 +13,7 @@ from typing import Any
 
 from desktop.commands._common import add_model_options
 from desktop.commands._library import open_library, progress_bar
+from desktop.commands.tags import register_library_actions
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ def register(subparsers: Any) -> None:
     )
     repair.add_argument("target", metavar="NEW.db", help="the new library file (must not exist)")
     repair.set_defaults(func=run_repair)
+
+    register_library_actions(sub)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

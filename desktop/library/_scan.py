@@ -255,6 +255,7 @@ class ScanMixin(LibraryBase):
                     conn.execute(
                         f"UPDATE files SET {_INFO_SET} WHERE id = ?", (*values, found.old.id)
                     )
+                    self._store_metadata(conn, found.old.id, info)
                     continue
                 report.errors += bool(info.error)
                 place = _place_values(root_id, root_path, found.path)

@@ -20,6 +20,7 @@ from desktop.library._connection import (
     is_writable_location,
     translate_os_error,
 )
+from desktop.library._meta import MetaMixin
 from desktop.library._query import QueryMixin
 from desktop.library._queue import QueueMixin
 from desktop.library._roots import RootsMixin
@@ -54,7 +55,7 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 Check = Literal["auto", "full", "none"]
 
 
-class Library(RootsMixin, CaptionsMixin, QueueMixin, QueryMixin):
+class Library(RootsMixin, CaptionsMixin, QueueMixin, QueryMixin, MetaMixin):
     """A sound library stored in one SQLite database (WAL mode).
 
     A ``Library`` wraps one connection and must only be used from the thread that opened it;

@@ -13,6 +13,7 @@ import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from desktop.library._connection import file_header
 from desktop.library.errors import LibraryError, NotALibraryError
@@ -141,34 +142,64 @@ def _copy_table(
         return
     names = ", ".join(f'"{c}"' for c in wanted)
     insert = f'INSERT OR IGNORE INTO "{table}" ({names}) VALUES ({", ".join("?" * len(wanted))})'
-    copied, last, step = 0, -(2**63), 1
-    skipped: list[tuple[int, int]] = []
-    while True:
+    select = f'SELECT rowid, {names} FROM "{table}" WHERE rowid > ? ORDER BY rowid LIMIT ?'
+
+    def read(after: int, limit: int) -> list[Any] | None:
         try:
-            rows = src.execute(
-                f'SELECT rowid, {names} FROM "{table}" WHERE rowid > ? ORDER BY rowid LIMIT ?',
-                (last, _CHUNK),
-            ).fetchall()
+            return src.execute(select, (after, limit)).fetchall()
         except sqlite3.DatabaseError:
-            # A damaged page: jump ahead further each time until rows can be read again.
-            if last > 2**62:
-                break
-            start = last
-            last = last + step if last >= 0 else max(last + step, 0)
-            step *= 2
-            skipped.append((start, last))
-            continue
-        if not rows:
-            break
-        step = 1
+            return None
+
+    def copy(rows: list[Any]) -> None:
         dst.execute("BEGIN IMMEDIATE")
         dst.executemany(insert, [row[1:] for row in rows])
         dst.execute("COMMIT")
+
+    copied, last = 0, -(2**63)
+    skipped: list[tuple[int, int]] = []
+    while True:
+        rows = read(last, _CHUNK)
+        if rows is None:
+            # A damaged page ahead: go row by row up to it, then find where reading resumes.
+            while (one := read(last, 1)) is not None and one:
+                copy(one)
+                copied += 1
+                last = int(one[0][0])
+            if one is not None:
+                break  # no rows left
+            resume = _next_readable(read, last)
+            if resume is None:
+                skipped.append((last, 2**63 - 1))
+                break
+            skipped.append((last, resume))
+            last = resume
+            continue
+        if not rows:
+            break
+        copy(rows)
         copied += len(rows)
         last = int(rows[-1][0])
     report.copied[table] = copied
     if skipped:
         report.skipped_ranges[table] = _merge_ranges(skipped)
+
+
+def _next_readable(read: Any, after: int) -> int | None:
+    """The smallest rowid past ``after`` from which rows can be read again (doubling steps
+    to get past the damage, then halving back towards it), or ``None``."""
+    step = 1
+    while read(after + step, 1) is None:
+        if step > 2**62:
+            return None
+        step *= 2
+    lo, hi = after + step // 2, after + step  # read(lo) failed (or lo == after), read(hi) works
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if read(mid, 1) is None:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -242,6 +242,7 @@ PRAGMA application_id = {APPLICATION_ID};
 #   searchable copy (a fifth FTS column, named as the files column an external-content FTS
 #   table reads); files.meta_read marks rows whose metadata was read
 #   (older rows are read on the next scan).
+# - tag_writes keeps what each "write to files" replaced, so it can be undone.
 # - captions.source gains 'file': a file's own description, offered as its starting caption
 #   and protected like a person's words. SQLite cannot change a CHECK constraint in place, so
 #   the table is rebuilt (with foreign keys off, as SQLite's documentation prescribes).
@@ -273,6 +274,14 @@ CREATE TABLE file_meta (
     PRIMARY KEY (file_id, position)
 );
 CREATE INDEX file_meta_field ON file_meta(field, value COLLATE NOCASE);
+CREATE TABLE tag_writes (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    created_at REAL NOT NULL,
+    undo TEXT NOT NULL,
+    undone INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX tag_writes_file ON tag_writes(file_id, id);
 ALTER TABLE files ADD COLUMN meta_text TEXT NOT NULL DEFAULT '';
 ALTER TABLE files ADD COLUMN meta_read INTEGER NOT NULL DEFAULT 0;
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from desktop.library import CSV_COLUMNS, FileQuery, Library, export_csv, run_jobs
 from desktop.library.errors import LibraryError
 from desktop.library.export import neutralise_cell
+from tests.conftest import write_tone
 from tests.library.fakes import FakeCaptioner
 
 
@@ -105,3 +107,46 @@ def test_failed_export_leaves_existing_file(captioned: Library, tmp_path: Path) 
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".keep.csv")] == []
     with pytest.raises(LibraryError, match="cannot write"):
         export_csv(captioned, tmp_path / "no such dir" / "x.csv")
+
+
+def test_tool_columns_come_from_the_files_own_metadata_and_profiles_differ(
+    tmp_path: Path,
+) -> None:
+    from tests.metadata._fixtures import library_wav
+
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    (folder / "harbour.wav").write_bytes(library_wav())
+    write_tone(folder / "+1.wav")
+    with Library.open(tmp_path / "lib.db") as lib:
+        lib.add_root(folder)
+        lib.scan()
+        for profile in ("spreadsheet", "tool"):
+            out = tmp_path / f"{profile}.csv"
+            export_csv(lib, out, profile=profile)  # type: ignore[arg-type]
+            with open(out, encoding="utf-8", newline="") as handle:
+                rows = {r["Pathname"].lstrip("'"): r for r in csv.DictReader(handle)}
+            harbour = rows[str(folder / "harbour.wav")]
+            assert (harbour["Category"], harbour["SubCategory"], harbour["CatID"]) == (
+                "VEHICLES",
+                "HORN",
+                "VEHHorn",
+            )
+            assert (
+                harbour["CategoryFull"] == "VEHICLES-HORN" and harbour["FXName"] == "Foghorn Wail"
+            )
+            assert (harbour["Library"], harbour["Designer"]) == ("Coastal Pack", "Ada Lovelace")
+            assert harbour["Format"] == "BWF" and harbour["CaptionModel"] == "file"
+            assert "foghorn:1.000" in harbour["KeywordScores"]
+            plus = rows[str(folder / "+1.wav")]
+            expected = "'+1.wav" if profile == "spreadsheet" else "+1.wav"
+            assert plus["Filename"] == expected
+
+
+def test_the_csv_file_mode_follows_the_umask(captioned: Library, tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        export_csv(captioned, tmp_path / "a.csv")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.csv").stat().st_mode & 0o777 == 0o644
