@@ -26,8 +26,8 @@ __all__ = [
 #: Longest advanced (FTS5 syntax) query accepted.
 MAX_ADVANCED_CHARS = 2000
 #: Relevance score with column weights (name, folder, caption, keywords, the file's own
-#: metadata); lower is better.
-BM25 = "bm25(files_fts, 2.0, 1.0, 3.0, 2.0, 2.0)"
+#: metadata, index tags); lower is better.
+BM25 = "bm25(files_fts, 2.0, 1.0, 3.0, 2.0, 2.0, 1.0)"
 
 
 def search_words(text: str) -> list[str]:

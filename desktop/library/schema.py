@@ -243,6 +243,9 @@ PRAGMA application_id = {APPLICATION_ID};
 #   table reads); files.meta_read marks rows whose metadata was read
 #   (older rows are read on the next scan).
 # - tag_writes keeps what each "write to files" replaced, so it can be undone.
+# - file_tags: the index stage's keyword tags per file and audio model (CLAP zero-shot over the
+#   vocabulary, with scores), searchable before any caption through files.tags_text (the
+#   newest index's tags; a sixth FTS column).
 # - captions.source gains 'file': a file's own description, offered as its starting caption
 #   and protected like a person's words. SQLite cannot change a CHECK constraint in place, so
 #   the table is rebuilt (with foreign keys off, as SQLite's documentation prescribes).
@@ -285,30 +288,41 @@ CREATE INDEX tag_writes_file ON tag_writes(file_id, id);
 ALTER TABLE files ADD COLUMN meta_text TEXT NOT NULL DEFAULT '';
 ALTER TABLE files ADD COLUMN meta_read INTEGER NOT NULL DEFAULT 0;
 
+CREATE TABLE file_tags (
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    model_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    keyword TEXT NOT NULL,
+    score REAL NOT NULL,
+    PRIMARY KEY (file_id, model_id, position)
+);
+CREATE INDEX file_tags_keyword ON file_tags(keyword COLLATE NOCASE, file_id);
+ALTER TABLE files ADD COLUMN tags_text TEXT NOT NULL DEFAULT '';
+
 DROP TRIGGER files_fts_insert;
 DROP TRIGGER files_fts_delete;
 DROP TRIGGER files_fts_update;
 DROP TABLE files_fts;
 CREATE VIRTUAL TABLE files_fts USING fts5(
-    name, relfolder, caption, keywords, meta_text,
+    name, relfolder, caption, keywords, meta_text, tags_text,
     content='files', content_rowid='id',
     tokenize='unicode61 remove_diacritics 2',
     prefix='2 3 4 5 6'
 );
 CREATE TRIGGER files_fts_insert AFTER INSERT ON files BEGIN
-    INSERT INTO files_fts(rowid, name, relfolder, caption, keywords, meta_text)
-    VALUES (new.id, new.name, new.relfolder, new.caption, new.keywords, new.meta_text);
+    INSERT INTO files_fts(rowid, name, relfolder, caption, keywords, meta_text, tags_text)
+    VALUES (new.id, new.name, new.relfolder, new.caption, new.keywords, new.meta_text, new.tags_text);
 END;
 CREATE TRIGGER files_fts_delete AFTER DELETE ON files BEGIN
-    INSERT INTO files_fts(files_fts, rowid, name, relfolder, caption, keywords, meta_text)
-    VALUES ('delete', old.id, old.name, old.relfolder, old.caption, old.keywords, old.meta_text);
+    INSERT INTO files_fts(files_fts, rowid, name, relfolder, caption, keywords, meta_text, tags_text)
+    VALUES ('delete', old.id, old.name, old.relfolder, old.caption, old.keywords, old.meta_text, old.tags_text);
 END;
-CREATE TRIGGER files_fts_update AFTER UPDATE OF name, relfolder, caption, keywords, meta_text
-ON files BEGIN
-    INSERT INTO files_fts(files_fts, rowid, name, relfolder, caption, keywords, meta_text)
-    VALUES ('delete', old.id, old.name, old.relfolder, old.caption, old.keywords, old.meta_text);
-    INSERT INTO files_fts(rowid, name, relfolder, caption, keywords, meta_text)
-    VALUES (new.id, new.name, new.relfolder, new.caption, new.keywords, new.meta_text);
+CREATE TRIGGER files_fts_update
+AFTER UPDATE OF name, relfolder, caption, keywords, meta_text, tags_text ON files BEGIN
+    INSERT INTO files_fts(files_fts, rowid, name, relfolder, caption, keywords, meta_text, tags_text)
+    VALUES ('delete', old.id, old.name, old.relfolder, old.caption, old.keywords, old.meta_text, old.tags_text);
+    INSERT INTO files_fts(rowid, name, relfolder, caption, keywords, meta_text, tags_text)
+    VALUES (new.id, new.name, new.relfolder, new.caption, new.keywords, new.meta_text, new.tags_text);
 END;
 INSERT INTO files_fts(files_fts) VALUES ('rebuild');
 """
