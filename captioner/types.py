@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 __all__ = [
+    "AudioIndex",
     "AudioSource",
     "AudioTextModel",
     "Caption",
@@ -54,6 +55,8 @@ class Provenance:
         dtype: The model precision, e.g. ``"float32"``.
         vocabulary: Name of the keyword vocabulary (``"audioset"`` or a file name).
         version: Earmark version that produced the caption.
+        policy_key: The configuration the audio embedding depends on (see
+            :class:`AudioIndex`); empty when unknown.
     """
 
     clap: str
@@ -64,6 +67,7 @@ class Provenance:
     dtype: str = "float32"
     vocabulary: str = "audioset"
     version: str = ""
+    policy_key: str = ""
 
 
 @dataclass
@@ -80,6 +84,7 @@ class Caption:
             ``total``).
         path: The source file, when the caption came from a file.
         duration_s: Length of the decoded audio in seconds.
+        tags: The index stage's tags (more keywords than ``keywords``), when computed.
     """
 
     text: str
@@ -90,6 +95,33 @@ class Caption:
     timings: dict[str, float] = field(default_factory=dict)
     path: str | None = None
     duration_s: float | None = None
+    tags: list[KeywordScore] = field(default_factory=list)
+
+
+@dataclass
+class AudioIndex:
+    """What the index stage knows of a clip without the language model: enough to search it
+    by description, find similar sounds and show tags, in a fraction of a caption's time.
+
+    Attributes:
+        audio_embedding: L2-normalised audio embedding, float32, shape ``(dim,)``.
+        tags: Vocabulary keywords closest to the audio (zero-shot), best first, with their
+            cosine similarity.
+        window_policy: How the audio became model windows (as in :class:`Provenance`).
+        policy_key: The configuration the embedding depends on (window policy and its
+            settings), so a caption can reuse it only when it would compute the same.
+        duration_s: Length of the decoded audio in seconds.
+        path: The source file, when the index came from a file.
+        timings: Seconds spent per stage.
+    """
+
+    audio_embedding: np.ndarray
+    tags: list[KeywordScore]
+    window_policy: str
+    policy_key: str
+    duration_s: float | None = None
+    path: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

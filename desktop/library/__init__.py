@@ -20,7 +20,13 @@ keywords, embeddings), ``_queue.py`` (the persisted job queue), ``_query.py`` an
 """
 
 from desktop.library.export import CSV_COLUMNS, export_csv
-from desktop.library.jobs import CaptionerLike, JobRunSummary, run_jobs
+from desktop.library.jobs import (
+    CaptionerLike,
+    IndexerLike,
+    JobRunSummary,
+    run_index_jobs,
+    run_jobs,
+)
 from desktop.library.library import Library
 from desktop.library.types import (
     SORTABLE_COLUMNS,
@@ -30,6 +36,7 @@ from desktop.library.types import (
     FileStatus,
     FolderCount,
     JobEvent,
+    JobKind,
     JobRow,
     JobState,
     QueueCounts,
@@ -52,7 +59,9 @@ __all__ = [
     "FileRow",
     "FileStatus",
     "FolderCount",
+    "IndexerLike",
     "JobEvent",
+    "JobKind",
     "JobRow",
     "JobRunSummary",
     "JobState",
@@ -67,5 +76,6 @@ __all__ = [
     "SortColumn",
     "TextEmbedder",
     "export_csv",
+    "run_index_jobs",
     "run_jobs",
 ]

@@ -10,6 +10,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
+
+from captioner.types import KeywordScore
 from desktop.library._connection import begin_immediate
 from desktop.library.errors import LibraryError
 from desktop.library.types import FileRow
@@ -32,6 +35,12 @@ PROTECTED_SOURCES = ("user", "file")
 #: Keywords of the current caption are stored in ``files.keywords`` joined by newlines
 #: (keywords themselves may hold commas, e.g. AudioSet's "Male speech, man speaking").
 KEYWORD_SEPARATOR = "\n"
+
+
+def clean_keyword(keyword: str) -> str:
+    """A keyword on one line with single spaces (newlines separate stored keywords)."""
+    # Newlines separate keywords in files.keywords; collapse any whitespace run to a space.
+    return " ".join(str(keyword).split())
 
 
 def now() -> float:
@@ -151,6 +160,49 @@ class LibraryBase:
         ]
         model = None if source in PROTECTED_SOURCES else f"{clap} | {llm}"
         self._make_current(conn, file_id, caption_id, text, keywords, source, model, created)
+
+    def _store_embedding(
+        self,
+        conn: sqlite3.Connection,
+        file_id: int,
+        model_id: str,
+        vector: np.ndarray,
+        policy_key: str | None,
+    ) -> None:
+        # DELETE + INSERT (not an upsert) gives the vector a new rowid, which is how the
+        # semantic index notices a changed embedding without rereading everything.
+        conn.execute(
+            "DELETE FROM embeddings WHERE file_id = ? AND model_id = ?", (file_id, model_id)
+        )
+        conn.execute(
+            "INSERT INTO embeddings(file_id, model_id, dim, vector, policy) VALUES (?, ?, ?, ?, ?)",
+            (file_id, model_id, int(vector.size), vector.tobytes(), policy_key or None),
+        )
+
+    def _store_tags(
+        self,
+        conn: sqlite3.Connection,
+        file_id: int,
+        model_id: str,
+        tags: Sequence[KeywordScore],
+    ) -> None:
+        if not tags:
+            return
+        cleaned = [
+            (clean_keyword(t.keyword), float(t.score)) for t in tags if clean_keyword(t.keyword)
+        ]
+        conn.execute(
+            "DELETE FROM file_tags WHERE file_id = ? AND model_id = ?", (file_id, model_id)
+        )
+        conn.executemany(
+            "INSERT INTO file_tags(file_id, model_id, position, keyword, score) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(file_id, model_id, i, k, s) for i, (k, s) in enumerate(cleaned)],
+        )
+        conn.execute(
+            "UPDATE files SET tags_text = ? WHERE id = ?",
+            ("\n".join(k for k, _ in cleaned), file_id),
+        )
 
     @contextmanager
     def _txn(self) -> Iterator[sqlite3.Connection]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from captioner.types import Caption
-from desktop.library._base import PROTECTED_SOURCES, LibraryBase, now
+from desktop.library._base import PROTECTED_SOURCES, LibraryBase, clean_keyword, now
 from desktop.library.errors import InvalidCaptionError, UnknownFileError
 from desktop.library.types import CaptionRecord
 
@@ -20,11 +20,6 @@ __all__ = ["CaptionsMixin"]
 log = logging.getLogger(__name__)
 
 _CAPTION_COLUMNS = "id, file_id, text, source, clap, llm, params, created_at, current"
-
-
-def _clean_keyword(keyword: str) -> str:
-    # Newlines separate keywords in files.keywords; collapse any whitespace run to a space.
-    return " ".join(str(keyword).split())
 
 
 class CaptionsMixin(LibraryBase):
@@ -63,7 +58,7 @@ class CaptionsMixin(LibraryBase):
         text = text.strip()
         if not text:
             raise InvalidCaptionError("a caption cannot be empty")
-        cleaned = [k for k in dict.fromkeys(_clean_keyword(k) for k in keywords or ()) if k]
+        cleaned = [k for k in dict.fromkeys(clean_keyword(k) for k in keywords or ()) if k]
         with self._txn() as conn:
             self._require_file(conn, file_id)
             caption_id = self._insert_caption(
@@ -113,7 +108,7 @@ class CaptionsMixin(LibraryBase):
             "version": prov.version,
             "timings": caption.timings,
         }
-        keywords = [(_clean_keyword(k.keyword), float(k.score)) for k in caption.keywords]
+        keywords = [(clean_keyword(k.keyword), float(k.score)) for k in caption.keywords]
         with self._txn() as conn:
             source = self._require_file(conn, file_id)
             replaceable = source not in PROTECTED_SOURCES
@@ -132,16 +127,8 @@ class CaptionsMixin(LibraryBase):
                     "model",
                     f"{prov.clap} | {prov.llm}",
                 )
-            # DELETE + INSERT (not an upsert) gives the vector a new rowid, which is how the
-            # semantic index notices a changed embedding without rereading everything.
-            conn.execute(
-                "DELETE FROM embeddings WHERE file_id = ? AND model_id = ?",
-                (file_id, embedding_model_id),
-            )
-            conn.execute(
-                "INSERT INTO embeddings(file_id, model_id, dim, vector) VALUES (?, ?, ?, ?)",
-                (file_id, embedding_model_id, int(vector.size), vector.tobytes()),
-            )
+            self._store_embedding(conn, file_id, embedding_model_id, vector, prov.policy_key)
+            self._store_tags(conn, file_id, embedding_model_id, caption.tags)
             if caption.duration_s is not None:
                 conn.execute(
                     "UPDATE files SET duration_s = ? WHERE id = ? AND duration_s IS NULL",

@@ -20,6 +20,7 @@ from desktop.library._connection import (
     is_writable_location,
     translate_os_error,
 )
+from desktop.library._index import IndexMixin
 from desktop.library._meta import MetaMixin
 from desktop.library._query import QueryMixin
 from desktop.library._queue import QueueMixin
@@ -55,7 +56,7 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 Check = Literal["auto", "full", "none"]
 
 
-class Library(RootsMixin, CaptionsMixin, QueueMixin, QueryMixin, MetaMixin):
+class Library(RootsMixin, CaptionsMixin, IndexMixin, QueueMixin, QueryMixin, MetaMixin):
     """A sound library stored in one SQLite database (WAL mode).
 
     A ``Library`` wraps one connection and must only be used from the thread that opened it;

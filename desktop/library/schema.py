@@ -245,7 +245,8 @@ PRAGMA application_id = {APPLICATION_ID};
 # - tag_writes keeps what each "write to files" replaced, so it can be undone.
 # - file_tags: the index stage's keyword tags per file and audio model (CLAP zero-shot over the
 #   vocabulary, with scores), searchable before any caption through files.tags_text (the
-#   newest index's tags; a sixth FTS column).
+#   newest index's tags; a sixth FTS column). embeddings.policy: the window configuration an
+#   embedding was computed with, so a caption reuses it only when it would compute the same.
 # - captions.source gains 'file': a file's own description, offered as its starting caption
 #   and protected like a person's words. SQLite cannot change a CHECK constraint in place, so
 #   the table is rebuilt (with foreign keys off, as SQLite's documentation prescribes).
@@ -297,6 +298,7 @@ CREATE TABLE file_tags (
     PRIMARY KEY (file_id, model_id, position)
 );
 CREATE INDEX file_tags_keyword ON file_tags(keyword COLLATE NOCASE, file_id);
+ALTER TABLE embeddings ADD COLUMN policy TEXT;
 ALTER TABLE files ADD COLUMN tags_text TEXT NOT NULL DEFAULT '';
 
 DROP TRIGGER files_fts_insert;

@@ -355,7 +355,8 @@ class JobEvent:
     """What the job loop reports to its ``on_event`` callback.
 
     Attributes:
-        kind: ``"started"`` (job began, ``file_id`` set), ``"captioned"`` (committed),
+        kind: ``"started"`` (job began, ``file_id`` set), ``"captioned"`` or ``"indexed"``
+            (committed),
             ``"failed"`` (``message`` set), ``"progress"`` (``done`` of ``total``),
             ``"idle"`` (queue empty).
         file_id: The file concerned, for per-file events.
@@ -364,7 +365,7 @@ class JobEvent:
         total: Jobs this run expects to process (queue size at start, capped by ``limit``).
     """
 
-    kind: Literal["started", "captioned", "failed", "progress", "idle"]
+    kind: Literal["started", "captioned", "indexed", "failed", "progress", "idle"]
     file_id: int | None = None
     message: str | None = None
     done: int = 0

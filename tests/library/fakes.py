@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from captioner.types import Caption, CaptionFailure, KeywordScore, Provenance
+from captioner.types import AudioIndex, Caption, CaptionFailure, KeywordScore, Provenance
 from tests.conftest import write_tone
 
 DIM = 16
@@ -48,6 +48,8 @@ class FakeCaptioner:
     clap_ref: str = "fake-clap"
     llm_ref: str = "fake-llm"
     config: FakeConfig = field(default_factory=FakeConfig)
+    policy_key: str = "fake/1"
+    reused: list[str] = field(default_factory=list)
 
     def caption_text(self, path: str) -> str:
         stem = Path(path).stem.lower()
@@ -74,19 +76,70 @@ class FakeCaptioner:
                 llm=self.llm_ref,
                 params=self.config.to_dict(),
                 window_policy="pad",
+                policy_key=self.policy_key,
             ),
             path=path,
             duration_s=info.frames / info.samplerate,
         )
 
     def caption_many(
-        self, paths: Sequence[str], batch_size: int = 1
+        self,
+        paths: Sequence[str],
+        batch_size: int = 1,
+        indexed: Sequence[AudioIndex | None] | None = None,
     ) -> Iterator[Caption | CaptionFailure]:
-        for path in paths:
+        for i, path in enumerate(paths):
+            stored = indexed[i] if indexed is not None else None
             try:
-                yield self.caption(path)
+                caption = self.caption(path)
             except Exception as exc:
                 yield CaptionFailure(str(path), str(exc), type(exc).__name__)
+                continue
+            if stored is not None:
+                self.reused.append(str(path))  # the audio pass a real captioner would skip
+                caption.audio_embedding = stored.audio_embedding
+            caption.tags = list(caption.keywords)
+            yield caption
+
+    def embed_text(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([text_vector(t) for t in texts])
+
+
+@dataclass
+class FakeIndexer:
+    """The index stage's stand-in: tags from the file name, embedding from the tags."""
+
+    fail_on: set[str] = field(default_factory=set)
+    delay: float = 0.0
+    calls: list[list[str]] = field(default_factory=list)
+    embedding_model_id: str = "fake-clap"
+    policy_key: str = "fake/1"
+
+    def index_many(
+        self, paths: Sequence[str], batch_size: int = 8
+    ) -> Iterator[AudioIndex | CaptionFailure]:
+        self.calls.append([str(p) for p in paths])
+        for path in paths:
+            if self.delay:
+                time.sleep(self.delay)  # simulates model time (kill tests only)
+            if Path(path).name in self.fail_on:
+                yield CaptionFailure(str(path), "boom", "RuntimeError")
+                continue
+            try:
+                info = sf.info(path)
+            except Exception as exc:
+                yield CaptionFailure(str(path), str(exc), type(exc).__name__)
+                continue
+            stem = Path(path).stem.lower()
+            words = [w for w in WORDS if w in stem] or ["sound"]
+            yield AudioIndex(
+                audio_embedding=text_vector(" ".join(words)),
+                tags=[KeywordScore(w, 0.4 - 0.01 * i) for i, w in enumerate(words)],
+                window_policy="pad",
+                policy_key=self.policy_key,
+                duration_s=info.frames / info.samplerate,
+                path=str(path),
+            )
 
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:
         return np.stack([text_vector(t) for t in texts])

@@ -130,7 +130,7 @@ def test_should_stop_requeues_the_rest(scanned: Library) -> None:
 
 def test_exception_from_captioner_fails_one_job_only(scanned: Library) -> None:
     class Exploding(FakeCaptioner):
-        def caption_many(self, paths, batch_size=1):  # type: ignore[no-untyped-def]
+        def caption_many(self, paths, batch_size=1, **_):  # type: ignore[no-untyped-def]
             raise RuntimeError("model crashed")
 
     lib = scanned
