@@ -54,6 +54,8 @@ class Provenance:
         dtype: The model precision, e.g. ``"float32"``.
         vocabulary: Name of the keyword vocabulary (``"audioset"`` or a file name).
         version: Earmark version that produced the caption.
+        preset: The settings preset the captioner started from (``"paper"``,
+            ``"paper-released"``, ``"default"``; empty when built from a bare config).
     """
 
     clap: str
@@ -64,6 +66,7 @@ class Provenance:
     dtype: str = "float32"
     vocabulary: str = "audioset"
     version: str = ""
+    preset: str = ""
 
 
 @dataclass
