@@ -14,8 +14,11 @@ generated token, for one clip at a time:
    rule and keeps the best candidate's cache row and logits.
 
 This module is written from the method spec (docs/zeraucap) and a reading of the public code; it
-shares no code with it. The end-token rule is the intended one (multiplier ``gamma * t`` on the end
-tokens themselves), so the reference and Earmark choose the same tokens: only their cost differs.
+shares no code with it. Its choices follow Earmark's ``paper`` preset (docs/ZERAUCAP.md tabulates
+how that differs from the released code): the end-token rule is the intended one (multiplier
+``gamma * t`` on the end tokens themselves), p covers the tokenizer's vocabulary, special tokens
+are written out in the scored text and the non-text ones are never candidates. So the reference
+and Earmark choose the same tokens: only their cost differs.
 """
 
 from __future__ import annotations
@@ -104,6 +107,13 @@ class ReferenceZerAuCap:
         self.score_window = score_window
         self.text_max_length = text_max_length
         self.end_token_ids = set(int(i) for i in end_token_ids)
+        # The tokenizer's vocabulary (OPT's padded embedding rows are no words) and the special
+        # tokens that write no text, which are never candidates.
+        self.n_valid = len(tokenizer)
+        decoder = getattr(tokenizer, "added_tokens_decoder", None) or {}
+        specials = {int(i) for i, t in decoder.items() if getattr(t, "special", False)}
+        specials |= {int(i) for i in getattr(tokenizer, "all_special_ids", [])}
+        self.banned = sorted(i for i in specials - self.end_token_ids if i < self.n_valid)
         self.device = next(model.parameters()).device
         self.clap_device = next(clap_model.parameters()).device
         self._cache_kw = _cache_keyword(model)
@@ -156,8 +166,11 @@ class ReferenceZerAuCap:
         """One step: forward all ``k`` candidates, score them, keep the best. Returns its id."""
         k = self.k
         t = len(state.generated)
-        probs = torch.softmax(state.logits, dim=-1)
-        _, top_ids = torch.topk(state.logits, dim=-1, k=k)  # (1, k)
+        logits = state.logits[:, : self.n_valid]
+        probs = torch.softmax(logits, dim=-1)
+        ranked = logits.clone()
+        ranked[:, self.banned] = float("-inf")
+        _, top_ids = torch.topk(ranked, dim=-1, k=k)  # (1, k)
         top_probs = torch.gather(probs, 1, top_ids)
 
         # k copies of the cache, and every candidate through the LLM.
@@ -179,7 +192,7 @@ class ReferenceZerAuCap:
         texts = []
         for cand in top_ids[0].tolist():
             window = [*continuation, cand][-self.score_window :]
-            texts.append(self.tokenizer.decode(window, skip_special_tokens=True))
+            texts.append(self.tokenizer.decode(window, skip_special_tokens=False))
         text_emb = self.embed_texts(texts).to(audio.device)
         cos = torch.nn.functional.cosine_similarity(audio.view(1, -1).float(), text_emb)
         f = torch.softmax(self.tau * cos, dim=-1)

@@ -1,7 +1,10 @@
 """Audio input: decode, mix to mono, resample, and cut into model windows.
 
-Only the samples that end up in a model window are read and resampled, so a ten-minute
-192 kHz 8-channel file costs a few windows of memory, not the whole file.
+Only the samples that end up in a model window are read, and they are mixed down and resampled
+in blocks of :data:`_BLOCK_FRAMES` frames, so memory is bounded by the model's windows, not by
+the file's length or the sample rate its header claims (a ten-minute 192 kHz 8-channel file, or
+a header claiming 1.5 MHz, costs a few windows at the model rate). Rates above
+:data:`MAX_SAMPLE_RATE` are refused.
 """
 
 from __future__ import annotations
@@ -9,7 +12,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import random
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +27,28 @@ from captioner.types import AudioSource
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AudioWindows", "load_windows", "open_sound_file", "plan_windows"]
+__all__ = [
+    "MAX_SAMPLE_RATE",
+    "AudioWindows",
+    "ReleasedCrops",
+    "load_windows",
+    "model_rate_length",
+    "open_sound_file",
+    "plan_windows",
+    "source_length",
+]
 
-# Frames read per block when mixing a segment down; bounds the temporary multi-channel buffer.
+# Frames read per block when mixing a segment down and resampling it; bounds the temporary
+# multi-channel buffer and the resampler's input whatever the file's rate.
 _BLOCK_FRAMES = 1 << 16
+
+#: Highest sample rate read: twice 768 kHz, the highest rate audio converters record (DXD-class
+#: and ultrasonic recorders at 1 MHz fit). A header claiming more is damaged or hostile.
+MAX_SAMPLE_RATE = 1_536_000
+
+# Source frames of context resampled on each side of a released-code crop, so the resampler's
+# start-up transient falls outside the crop (soxr's HQ filter is far shorter than 50 ms).
+_CROP_MARGIN_SECONDS = 0.05
 
 
 def open_sound_file(path: str | os.PathLike[str]) -> sf.SoundFile:
@@ -120,6 +143,57 @@ def plan_windows(
     return [(int(s), win) for s in starts], f"mean-of-{count}x{window_seconds:g}s"
 
 
+def model_rate_length(frames: int, rate: int, target_rate: int) -> int:
+    """Samples a whole file of ``frames`` at ``rate`` has once resampled to ``target_rate``.
+
+    ``ceil(frames * target_rate / rate)``: the length librosa's resampler fixes its output to,
+    which the released code's crop offsets are drawn against.
+    """
+    return -(-frames * target_rate // rate)
+
+
+class ReleasedCrops:
+    """The released ZerAuCap code's random crops: one seeded stream, drawn in captioning order.
+
+    The released code seeds Python's ``random`` once (``random.seed(4182)``) and, for each clip
+    longer than the model window, takes ``random.randint(0, n - window)`` at the model rate
+    (after resampling the whole clip), in dataset order; shorter clips draw nothing.
+
+    Args:
+        seed: The stream's seed (4182 in the released code).
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+        self.draws = 0
+
+    def draw(self, model_samples: int, window: int) -> int | None:
+        """Return the crop start for a clip of ``model_samples`` model-rate samples.
+
+        Returns:
+            The first sample of the crop, or None for a clip that fits the window (no draw).
+        """
+        if model_samples <= window:
+            return None
+        self.draws += 1
+        return self._rng.randint(0, model_samples - window)
+
+
+def source_length(source: AudioSource) -> tuple[int, int]:
+    """Return ``(frames, sample_rate)`` of a path (from its header) or a ``(samples, rate)`` pair.
+
+    Raises:
+        AudioDecodeError: The file cannot be opened as audio, or its rate is unusable.
+    """
+    reader: _Reader = (
+        _ArrayReader(*source) if isinstance(source, tuple) else _FileReader(Path(source))
+    )
+    try:
+        return reader.frames, reader.rate
+    finally:
+        reader.close()
+
+
 def load_windows(
     source: AudioSource,
     *,
@@ -128,6 +202,7 @@ def load_windows(
     policy: str = "mean",
     max_windows: int = 8,
     seed: int = 4182,
+    crop_start: int | None = None,
 ) -> AudioWindows:
     """Decode ``source`` into model windows at ``target_rate``.
 
@@ -135,9 +210,12 @@ def load_windows(
         source: A path, or ``(samples, sample_rate)`` with samples ``(n,)`` or ``(n, channels)``.
         target_rate: The audio model's sample rate.
         window_seconds: The audio model's window.
-        policy: Window policy for long audio (see :func:`plan_windows`).
+        policy: Window policy for long audio (see :func:`plan_windows`; ``"released-crop"``
+            takes its crop from ``crop_start``).
         max_windows: Most windows for the ``mean`` policy.
         seed: Seed of the random crop policy.
+        crop_start: For ``"released-crop"``: the crop's first sample at the model rate, from
+            :meth:`ReleasedCrops.draw` (None for a clip that fits one window).
 
     Raises:
         AudioDecodeError: Unreadable, empty, non-finite or otherwise unusable audio.
@@ -149,25 +227,21 @@ def load_windows(
     try:
         if reader.frames <= 0:
             raise AudioDecodeError(f"{reader.name}: no audio samples")
+        win_out = max(1, round(window_seconds * target_rate))
+        if policy == "released-crop":
+            window = _released_window(reader, target_rate, win_out, crop_start)
+            name = "pad" if crop_start is None else "released-crop"
+            return AudioWindows(window[None, :], name, reader.frames / reader.rate)
         spans, policy_name = plan_windows(
             reader.frames, reader.rate, window_seconds, policy, max_windows, seed
         )
-        win_out = max(1, round(window_seconds * target_rate))
         out = np.zeros((len(spans), win_out), dtype=np.float32)
         filled = 0
         for start, frames in spans:
-            mono = reader.read_mono(start, frames)
-            if mono.size == 0:
-                # A truncated file can promise frames it does not hold; skip windows past the
-                # real end instead of failing the whole clip.
-                continue
-            if not np.isfinite(mono).all():
-                raise AudioDecodeError(f"{reader.name}: audio contains NaN or infinite samples")
-            if reader.rate != target_rate:
-                mono = soxr.resample(mono, reader.rate, target_rate).astype(np.float32, copy=False)
-            n = min(win_out, mono.shape[0])
-            out[filled, :n] = mono[:n]
-            filled += 1
+            # A truncated file can promise frames it does not hold; windows past the real end
+            # are skipped instead of failing the whole clip.
+            if _resample_into(reader, start, frames, target_rate, out[filled]) > 0:
+                filled += 1
         if filled == 0:
             raise AudioDecodeError(f"{reader.name}: no audio samples")
         return AudioWindows(out[:filled], policy_name, reader.frames / reader.rate)
@@ -175,12 +249,101 @@ def load_windows(
         reader.close()
 
 
+def _resample_into(
+    reader: _Reader,
+    start: int,
+    frames: int,
+    target_rate: int,
+    out: np.ndarray,
+    *,
+    skip: int = 0,
+    flush: bool = True,
+) -> int:
+    """Read ``frames`` source frames from ``start``, mixed down, into ``out`` at ``target_rate``.
+
+    Reading, mixing and resampling go block by block (soxr's stream gives the same samples as
+    its one-shot call), so memory never holds more than a block of the source. The first
+    ``skip`` output samples are dropped; at most ``out.size`` are kept.
+
+    Returns:
+        Source frames actually read (0 when ``start`` is past the real end of the data).
+    """
+    stream = None
+    if reader.rate != target_rate:
+        stream = soxr.ResampleStream(reader.rate, target_rate, 1, dtype="float32")
+    got = 0
+    written = 0
+
+    def put(samples: np.ndarray) -> None:
+        nonlocal skip, written
+        if skip:
+            cut = min(skip, samples.shape[0])
+            samples, skip = samples[cut:], skip - cut
+        n = min(out.size - written, samples.shape[0])
+        out[written : written + n] = samples[:n]
+        written += n
+
+    for block in reader.iter_mono(start, frames):
+        if not np.isfinite(block).all():
+            raise AudioDecodeError(f"{reader.name}: audio contains NaN or infinite samples")
+        got += block.shape[0]
+        put(block if stream is None else stream.resample_chunk(block))
+    if stream is not None and got and (flush or written < out.size):
+        put(stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+    return got
+
+
+def _released_window(
+    reader: _Reader, target_rate: int, win_out: int, crop_start: int | None
+) -> np.ndarray:
+    """The released code's model input: the whole clip resampled, then padded or cropped.
+
+    Only the crop and a short margin on each side are resampled, from a source frame where the
+    source and model sample grids meet, so the samples equal those of resampling the whole
+    file (to float rounding) while memory stays one window.
+    """
+    out = np.zeros(win_out, dtype=np.float32)
+    total = model_rate_length(reader.frames, reader.rate, target_rate)
+    if crop_start is None or total <= win_out:
+        if _resample_into(reader, 0, reader.frames, target_rate, out) == 0:
+            raise AudioDecodeError(f"{reader.name}: no audio samples")
+        return out
+    if not 0 <= crop_start <= total - win_out:
+        raise ValueError(f"crop start {crop_start} outside 0..{total - win_out}")
+    g = math.gcd(reader.rate, target_rate)
+    step_src, step_out = reader.rate // g, target_rate // g
+    margin = math.ceil(_CROP_MARGIN_SECONDS * reader.rate)
+    first_src = crop_start * reader.rate // target_rate
+    aligned = max(0, (first_src - margin) // step_src) * step_src
+    offset = crop_start - aligned // step_src * step_out
+    end_src = min(reader.frames, -(-(crop_start + win_out) * reader.rate // target_rate) + margin)
+    flush = end_src >= reader.frames  # only the file's true end flushes the resampler
+    if (
+        _resample_into(
+            reader, aligned, end_src - aligned, target_rate, out, skip=offset, flush=flush
+        )
+        == 0
+    ):
+        raise AudioDecodeError(f"{reader.name}: no audio samples")
+    return out
+
+
+def _check_rate(name: str, rate: int) -> None:
+    if rate > MAX_SAMPLE_RATE:
+        raise AudioDecodeError(
+            f"{name}: its header claims a sample rate of {rate:,} Hz, above the "
+            f"{MAX_SAMPLE_RATE:,} Hz Earmark reads; the file is probably damaged (re-export it "
+            "at a normal rate)"
+        )
+
+
 class _Reader:
     name: str
     frames: int
     rate: int
 
-    def read_mono(self, start: int, frames: int) -> np.ndarray:  # pragma: no cover - abstract
+    def iter_mono(self, start: int, frames: int) -> Iterator[np.ndarray]:  # pragma: no cover
+        """Yield float32 mono blocks of at most ``_BLOCK_FRAMES`` frames."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -198,18 +361,22 @@ class _ArrayReader(_Reader):
             )
         if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate <= 0:
             raise AudioDecodeError(f"sample rate must be a positive integer, got {rate!r}")
+        _check_rate(self.name, int(rate))
         self._data = arr
         self.frames = int(arr.shape[0]) if arr.ndim == 1 or arr.shape[1] > 0 else 0
         self.rate = int(rate)
 
-    def read_mono(self, start: int, frames: int) -> np.ndarray:
-        seg = self._data[start : start + frames]
+    def iter_mono(self, start: int, frames: int) -> Iterator[np.ndarray]:
+        end = min(start + frames, self.frames)
         # Integer PCM (e.g. int16 from a recorder) is scaled to [-1, 1] like soundfile does.
-        scale = float(-np.iinfo(seg.dtype).min) if np.issubdtype(seg.dtype, np.integer) else 1.0
-        if seg.ndim == 2:
-            seg = seg.mean(axis=1, dtype=np.float64)
-        out = np.asarray(seg, dtype=np.float32)
-        return out / np.float32(scale) if scale != 1.0 else out
+        dtype = self._data.dtype
+        scale = float(-np.iinfo(dtype).min) if np.issubdtype(dtype, np.integer) else 1.0
+        for pos in range(start, end, _BLOCK_FRAMES):
+            seg = self._data[pos : min(end, pos + _BLOCK_FRAMES)]
+            if seg.ndim == 2:
+                seg = seg.mean(axis=1, dtype=np.float64)
+            out = np.asarray(seg, dtype=np.float32)
+            yield out / np.float32(scale) if scale != 1.0 else out
 
 
 class _FileReader(_Reader):
@@ -222,9 +389,13 @@ class _FileReader(_Reader):
         if self.rate <= 0 or self._channels <= 0:
             self._file.close()
             raise AudioDecodeError(f"{path.name}: invalid sample rate or channel count")
+        try:
+            _check_rate(self.name, self.rate)
+        except AudioDecodeError:
+            self._file.close()
+            raise
 
-    def read_mono(self, start: int, frames: int) -> np.ndarray:
-        out = np.empty(frames, dtype=np.float32)
+    def iter_mono(self, start: int, frames: int) -> Iterator[np.ndarray]:
         got = 0
         try:
             self._file.seek(start)
@@ -234,14 +405,16 @@ class _FileReader(_Reader):
                 )
                 if block.shape[0] == 0:
                     break  # truncated file: the header promised more than the data holds
-                n = block.shape[0]
-                out[got : got + n] = block[:, 0] if self._channels == 1 else block.mean(axis=1)
-                got += n
+                got += block.shape[0]
+                yield (
+                    np.ascontiguousarray(block[:, 0])
+                    if self._channels == 1
+                    else block.mean(axis=1, dtype=np.float32)
+                )
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise AudioDecodeError(f"{self.name}: could not decode audio ({exc})") from None
         if got < frames:
             log.info("%s: read %d of %d frames (truncated file?)", self.name, got, frames)
-        return out[:got]
 
     def close(self) -> None:
         self._file.close()

@@ -2,23 +2,30 @@
 
 One step for each row of a batch (``t`` = tokens generated so far):
 
-1. ``p = softmax(logits)`` over the full vocabulary; candidates = the top ``k`` (p is not
-   renormalised over them).
+1. ``p = softmax(logits)`` over the tokenizer's vocabulary (OPT's padded embedding rows are no
+   words and take no part); candidates = the top ``k`` (p is not renormalised over them).
+   Special tokens other than the end tokens (``<s>``, ``<pad>``, ``<unk>``) are never
+   candidates: they write no text, so choosing one is a free step that can win again and again.
 2. For each candidate, the text "continuation so far + candidate" (prompt excluded), cut to its
-   last ``score_window`` LLM tokens and decoded; all rows' ``k`` strings go through the text
-   encoder in one call.
+   last ``score_window`` LLM tokens and decoded with special tokens written out (as the released
+   code does: ``</s>`` is scored as ``...</s>``, not as a caption that already stopped); all
+   rows' ``k`` strings go through the text encoder in one call.
 3. ``f = softmax(tau * cos(audio, text))`` over the ``k`` candidates.
 4. ``score = m * ((1 - alpha) * p - alpha * penalty + beta * f)`` with ``m = gamma * t`` for end
-   tokens and 1 otherwise. The released code applies ``m`` at a mismatched index (sorted order
-   versus LLM order); this is the intended rule.
+   tokens and 1 otherwise.
 5. Greedy argmax; a row stops after an end token (kept) or when BOS + prompt + continuation reach
    ``max_length`` tokens.
+
+With ``config.released_code`` the step is the released code's instead: special tokens may be
+candidates, the texts get transformers 4's "clean up tokenization spaces", the multiplier ``m``
+of step 4 is applied at the candidate's position in the *sorted* scores (so it often hits the
+wrong candidate), and the caption is cut out of the whole decoded text as the released code does.
 
 Speed-ups that never change the result: only the chosen token is fed to the LLM when
 ``alpha == 0`` (KV cache); rows are batched (left padding) and finished rows leave the batch; and
 the *early decision*: since ``f`` lies in [0, 1], a row whose best lower bound ``m * base`` beats
 every other candidate's upper bound ``m * (base + beta)`` has a certain winner, and its text-encoder
-work is skipped.
+work is skipped (not under the released rule, whose ``m`` depends on ``f``).
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ import torch
 from captioner.config import CaptionerConfig
 from captioner.errors import CaptionCancelledError
 from captioner.llm import LMState
+from captioner.prompt import PROMPT_TAIL
+from captioner.text import released_cleanup
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +53,7 @@ __all__ = [
     "StepOutcome",
     "end_multiplier",
     "guided_scores",
+    "released_end_multiplier",
 ]
 
 
@@ -51,13 +61,20 @@ class StepLanguageModel(Protocol):
     """What the decoder needs from a language model (:class:`captioner.llm.CausalLM`)."""
 
     n_valid_tokens: int
+    bos_token_id: int | None
 
     def encode_prompt(self, prompt: str) -> list[int]:
         """BOS + the prompt's token ids."""
         ...
 
-    def decode_batch(self, sequences: Sequence[Sequence[int]]) -> list[str]:
-        """Decode token lists to strings, special tokens dropped."""
+    def decode_batch(
+        self, sequences: Sequence[Sequence[int]], *, skip_special_tokens: bool = True
+    ) -> list[str]:
+        """Decode token lists to strings, special tokens dropped or written out."""
+        ...
+
+    def special_token_ids(self) -> list[int]:
+        """Ids of every special token of the tokenizer."""
         ...
 
     def start(self, prompts: Sequence[Sequence[int]], *, with_hidden: bool = False) -> LMState:
@@ -89,6 +106,32 @@ def end_multiplier(is_end: torch.Tensor, t: int, gamma: float) -> torch.Tensor:
     """
     ones = torch.ones(is_end.shape, dtype=torch.float32, device=is_end.device)
     return torch.where(is_end, torch.full_like(ones, gamma * t), ones)
+
+
+def released_end_multiplier(
+    scores: torch.Tensor, is_end: torch.Tensor, t: int, gamma: float
+) -> torch.Tensor:
+    """The released code's end-token multiplier, applied at the mismatched index.
+
+    The released step sorts the candidates by score, walks the sorted tokens, and for the one at
+    sorted position ``j`` multiplies ``scores[j]``, the score at LLM position ``j``: so the
+    multiplier lands on whichever candidate holds that LLM position. ``gamma * t`` is computed
+    in float32 as there (``end_penalty`` is a float32 tensor).
+
+    Args:
+        scores: ``(n, k)`` unmultiplied scores in LLM (candidate) order.
+        is_end: ``(n, k)`` which candidates are end tokens, in the same order.
+        t: Tokens generated so far.
+        gamma: The rule's rate.
+
+    Returns:
+        ``(n, k)`` multipliers in LLM order.
+    """
+    order = scores.topk(scores.shape[1], dim=-1).indices
+    end_in_sorted_order = is_end.gather(1, order)
+    rate = torch.tensor(gamma, dtype=torch.float32, device=scores.device) * t
+    ones = torch.ones(scores.shape, dtype=torch.float32, device=scores.device)
+    return torch.where(end_in_sorted_order, rate.expand_as(ones), ones)
 
 
 def guided_scores(
@@ -182,6 +225,9 @@ class GuidedDecoder:
         config: The decoding settings.
         end_token_ids: LLM ids that end a caption (".", " !", " ?", EOS).
 
+    Attributes:
+        banned_ids: Special tokens that are never candidates (empty under ``released_code``).
+
     Raises:
         ValueError: For an empty end-token list or ids outside the LLM vocabulary.
     """
@@ -204,12 +250,19 @@ class GuidedDecoder:
         self.embed_text = embed_text
         self.config = config
         self.end_token_ids = sorted({int(i) for i in end_token_ids})
-        self._end_cache: dict[torch.device, torch.Tensor] = {}
+        self.released = bool(config.released_code)
+        specials = set() if self.released else set(lm.special_token_ids())
+        self.banned_ids = sorted(specials - set(self.end_token_ids))
+        if len(self.banned_ids) >= lm.n_valid_tokens:
+            raise ValueError("the LLM vocabulary holds nothing but special tokens")
+        self._id_cache: dict[tuple[str, torch.device], torch.Tensor] = {}
 
-    def _end_ids(self, device: torch.device) -> torch.Tensor:
-        if device not in self._end_cache:
-            self._end_cache[device] = torch.tensor(self.end_token_ids, device=device)
-        return self._end_cache[device]
+    def _ids(self, which: str, device: torch.device) -> torch.Tensor:
+        key = (which, device)
+        if key not in self._id_cache:
+            ids = self.end_token_ids if which == "end" else self.banned_ids
+            self._id_cache[key] = torch.tensor(ids, dtype=torch.long, device=device)
+        return self._id_cache[key]
 
     # ---------------------------------------------------------------- whole batches
     def decode(
@@ -270,7 +323,10 @@ class GuidedDecoder:
 
     def results(self, batch: DecodingBatch) -> list[DecodeResult]:
         """Turn a finished batch into results."""
-        texts = self.lm.decode_batch(batch.generated)
+        if self.released:
+            texts = self._released_texts(batch)
+        else:
+            texts = self.lm.decode_batch(batch.generated, skip_special_tokens=True)
         return [
             DecodeResult(
                 text=" ".join(text.split()),
@@ -282,6 +338,29 @@ class GuidedDecoder:
             for i, text in enumerate(texts)
         ]
 
+    def _released_texts(self, batch: DecodingBatch) -> list[str]:
+        """The released code's caption: the whole sequence decoded, then cut after the prompt.
+
+        Its ``parse_output_token_list`` drops a leading BOS, stops at the first BOS/EOS id,
+        decodes with special tokens written out (and transformers 4's space clean-up), strips
+        and collapses whitespace; the caption is what follows the last "This is a sound of ".
+        """
+        bos = self.lm.bos_token_id
+        sequences = []
+        for prompt, generated in zip(batch.prompt_ids, batch.generated):
+            ids = [*prompt, *generated]
+            if ids and bos is not None and ids[0] == bos:
+                ids = ids[1:]
+            if bos is not None and bos in ids:
+                ids = ids[: ids.index(bos)]
+            sequences.append(ids)
+        texts = self.lm.decode_batch(sequences, skip_special_tokens=False)
+        out = []
+        for text in texts:
+            full = " ".join(released_cleanup(text).strip().split()).strip()
+            out.append(full.split(PROMPT_TAIL)[-1])
+        return out
+
     # ---------------------------------------------------------------- one step
     def step(self, batch: DecodingBatch) -> StepOutcome:
         """Run one guided step for every active row, append the choices, retire finished rows."""
@@ -291,11 +370,17 @@ class GuidedDecoder:
         logits = state.logits
         device = logits.device
         with torch.inference_mode():
-            probs = torch.softmax(logits.float(), dim=-1)
-            k = min(cfg.k, self.lm.n_valid_tokens)
-            # Ids past the tokenizer (OPT pads its embedding matrix) can never be decoded.
-            p_top, cand = probs[:, : self.lm.n_valid_tokens].topk(k, dim=-1)
-            is_end = torch.isin(cand, self._end_ids(device))
+            # Rows past the tokenizer (OPT pads its embedding matrix) are no words: they take
+            # no part in p, as in the released code, which resizes the embeddings first.
+            valid = logits[:, : self.lm.n_valid_tokens].float()
+            probs = torch.softmax(valid, dim=-1)
+            ranked = valid
+            if self.banned_ids:
+                ranked = valid.index_fill(1, self._ids("banned", device), float("-inf"))
+            k = min(cfg.k, self.lm.n_valid_tokens - len(self.banned_ids))
+            cand = ranked.topk(k, dim=-1).indices
+            p_top = probs.gather(1, cand)
+            is_end = torch.isin(cand, self._ids("end", device))
             mult = end_multiplier(is_end, t, cfg.gamma)
 
             expanded: LMState | None = None
@@ -309,7 +394,7 @@ class GuidedDecoder:
             n = cand.shape[0]
             decided = torch.zeros(n, dtype=torch.bool, device=device)
             lower = guided_scores(base, torch.zeros_like(base), mult, cfg.beta)
-            if cfg.early_decision:
+            if cfg.early_decision and not self.released:
                 upper = guided_scores(base, torch.ones_like(base), mult, cfg.beta)
                 best = lower.argmax(dim=-1)
                 rival = upper.scatter(1, best[:, None], float("-inf")).amax(dim=-1)
@@ -320,7 +405,12 @@ class GuidedDecoder:
             if need.numel():
                 f = self._audio_text_match(batch, cand, need)
                 text_calls = int(need.numel()) * k
-                scores[need] = guided_scores(base[need], f, mult[need], cfg.beta)
+                if self.released:
+                    plain = guided_scores(base[need], f, torch.ones_like(f), cfg.beta)
+                    released = released_end_multiplier(plain, is_end[need], t, cfg.gamma)
+                    scores[need] = plain * released
+                else:
+                    scores[need] = guided_scores(base[need], f, mult[need], cfg.beta)
             choice = scores.argmax(dim=-1)
             chosen = cand.gather(1, choice[:, None]).squeeze(1)
 
@@ -372,10 +462,17 @@ class GuidedDecoder:
             # Keep the last ``window`` tokens of continuation + candidate: the prefix is cut once.
             tail = batch.generated[batch.active[pos]][-(window - 1) :] if window > 1 else []
             sequences.extend([*tail, c] for c in cands)
-        texts = self.lm.decode_batch(sequences)
+        texts = self.lm.decode_batch(sequences, skip_special_tokens=False)
+        if self.released:
+            texts = [released_cleanup(text) for text in texts]
         emb = self.embed_text(texts).float().to(batch.audio.device)
         emb = emb.view(len(cand_rows), k, -1)
-        cos = torch.bmm(emb, batch.audio[need].unsqueeze(-1)).squeeze(-1)
+        audio = batch.audio[need]
+        if self.released:
+            # The released code's exact operation (it re-normalises both sides).
+            cos = torch.cosine_similarity(audio.unsqueeze(1), emb, dim=-1)
+        else:
+            cos = torch.bmm(emb, audio.unsqueeze(-1)).squeeze(-1)
         return torch.softmax(self.config.tau * cos, dim=-1)
 
     @staticmethod

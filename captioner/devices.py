@@ -39,10 +39,14 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def pick_dtype(device: torch.device, dtype: str | torch.dtype | None) -> torch.dtype:
-    """Half precision on GPUs, float32 on CPU, unless ``dtype`` says otherwise."""
+    """Half precision on GPUs, float32 on CPU, unless ``dtype`` says otherwise.
+
+    ``None`` and ``"auto"`` choose by device; names like ``"float32"`` or ``"bf16"`` are taken
+    as given.
+    """
     if isinstance(dtype, torch.dtype):
         return dtype
-    if dtype is None:
+    if dtype is None or dtype.strip().lower() == "auto":
         return torch.float16 if device.type in ("cuda", "mps") else torch.float32
     table = {
         "float32": torch.float32,

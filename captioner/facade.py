@@ -21,15 +21,20 @@ import numpy as np
 import torch
 
 from captioner import __version__
-from captioner.audio import AudioWindows, load_windows
-from captioner.backends import load_audio_text_model
+from captioner.audio import (
+    AudioWindows,
+    ReleasedCrops,
+    load_windows,
+    model_rate_length,
+    source_length,
+)
 from captioner.config import CaptionerConfig
 from captioner.decoding import GuidedDecoder
-from captioner.devices import pick_device, pick_dtype
+from captioner.embedding import embed_clip_windows
 from captioner.errors import CaptionerError
 from captioner.llm import CausalLM
-from captioner.models import DEFAULT_CLAP, DEFAULT_LLM, data_dir, resolve
 from captioner.prompt import build_prompt, select_keywords
+from captioner.text import clean_texts
 from captioner.types import (
     AudioSource,
     AudioTextModel,
@@ -38,7 +43,7 @@ from captioner.types import (
     KeywordScore,
     Provenance,
 )
-from captioner.vocabulary import Vocabulary, cached_keyword_embeddings, load_vocabulary
+from captioner.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,9 @@ __all__ = ["Captioner"]
 
 # Most windows per audio-model call: bounds memory for long files and big batches.
 _AUDIO_WINDOWS_PER_CALL = 16
+
+#: A clip to prepare, with its released-code crop start (None: no crop drawn).
+_Item = tuple[AudioSource, int | None]
 
 
 @dataclass
@@ -96,14 +104,17 @@ class Captioner:
         self._llm_ref = llm_ref
         self.decoder = GuidedDecoder(lm, audio_model.embed_text, config, lm.end_token_ids())
         self._dtype = str(next(lm.model.parameters()).dtype).replace("torch.", "")
+        self._crops = (
+            ReleasedCrops(config.seed) if config.window_policy == "released-crop" else None
+        )
 
     @classmethod
     def load(
         cls,
         config: CaptionerConfig | None = None,
         *,
-        clap: str = DEFAULT_CLAP,
-        llm: str = DEFAULT_LLM,
+        clap: str | None = None,
+        llm: str | None = None,
         device: str | torch.device = "auto",
         dtype: str | torch.dtype | None = None,
         vocabulary: str | os.PathLike[str] | Vocabulary | None = None,
@@ -111,44 +122,36 @@ class Captioner:
     ) -> Captioner:
         """Load both models and the keyword vocabulary (keyword embeddings cached on disk).
 
+        Same as :func:`captioner.loading.load_models`: a model left out is the preset's
+        default (``paper`` presets: an imported WavCaps model when there), and the precision
+        is the config's ``dtype`` unless ``dtype`` is given.
+
         Args:
             config: Decoding settings (default: the ``"default"`` preset).
             clap: Audio-language model: local folder or downloaded HF id.
             llm: Causal LM: local folder or downloaded HF id.
             device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"mps"``.
-            dtype: Precision; default float16 on GPU, float32 on CPU.
+            dtype: Precision, overriding the config's (``auto``: float16 on GPU, float32 on
+                CPU).
             vocabulary: Keyword file (.txt/.csv), a :class:`Vocabulary`, or None for AudioSet.
             cache_dir: Hugging Face cache folder to look for models in.
 
         Raises:
             ModelNotFoundError: A model is not on this computer (message says how to get it).
             ModelLoadError: A model is there but unusable.
-            ValueError: The vocabulary file is unusable.
+            ValueError: The vocabulary file or the dtype is unusable.
         """
-        cfg = config or CaptionerConfig.preset("default")
-        dev = pick_device(device)
-        dt = pick_dtype(dev, dtype)
-        hf_cache = os.fspath(cache_dir) if cache_dir is not None else None
-        t0 = time.perf_counter()
-        llm_path = resolve(llm, cache_dir=hf_cache)  # fail fast before the slow loads
-        audio_model = load_audio_text_model(clap, device=dev, dtype=dt, cache_dir=hf_cache)
-        lm = CausalLM.load(llm_path, ref=llm, device=dev, dtype=dt)
-        if cfg.text_int8:
-            quantize = getattr(audio_model, "quantize_text_int8", None)
-            if dev.type != "cpu" or quantize is None:
-                log.warning("text_int8 ignored: only for transformers CLAP models on CPU")
-            else:
-                quantize()
-        vocab = vocabulary if isinstance(vocabulary, Vocabulary) else load_vocabulary(vocabulary)
-        model_key = getattr(audio_model, "fingerprint", audio_model.model_id)
-        keyword_emb = cached_keyword_embeddings(
-            vocab,
-            str(model_key),
-            lambda texts: audio_model.embed_text(texts).cpu().numpy(),
-            data_dir() / "cache" / "keyword-embeddings",
+        from captioner.loading import load_models
+
+        return load_models(
+            config or CaptionerConfig.preset("default"),
+            clap=clap,
+            llm=llm,
+            device=device,
+            dtype=dtype,
+            vocabulary=vocabulary,
+            cache_dir=cache_dir,
         )
-        log.info("captioner loaded in %.1f s on %s (%s)", time.perf_counter() - t0, dev, dt)
-        return cls(cfg, audio_model, lm, vocab, keyword_emb, clap_ref=clap, llm_ref=llm)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -172,6 +175,11 @@ class Captioner:
         return str(self.lm.device)
 
     @property
+    def dtype(self) -> str:
+        """The models' precision, e.g. ``"float32"``."""
+        return self._dtype
+
+    @property
     def dim(self) -> int:
         """Size of the audio/text embeddings."""
         return int(self.audio_model.dim)
@@ -183,12 +191,17 @@ class Captioner:
 
     # ------------------------------------------------------------------ embeddings
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed strings into the audio-text space -> ``(n, dim)`` float32, unit-norm rows."""
+        """Embed strings into the audio-text space -> ``(n, dim)`` float32, unit-norm rows.
+
+        Any Python string is accepted: text a command line got as invalid UTF-8 (lone
+        surrogates) is cleaned first.
+        """
         if isinstance(texts, str):
             texts = [texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self.audio_model.embed_text(list(texts)).cpu().numpy().astype(np.float32)
+        cleaned = clean_texts(texts)
+        return self.audio_model.embed_text(cleaned).cpu().numpy().astype(np.float32)
 
     def embed_audio(self, source: AudioSource) -> np.ndarray:
         """Embed a clip (several windows combined for long files) -> ``(dim,)`` float32.
@@ -199,23 +212,46 @@ class Captioner:
         return self._embed(source)[0]
 
     def _embed(self, source: AudioSource) -> tuple[np.ndarray, str, float, dict[str, float]]:
-        prepared = self._prepare_many([source], raise_errors=True)[0]
-        assert isinstance(prepared, _Prepared)
+        prepared = self._prepare(source)
         return prepared.audio_embedding, prepared.policy, prepared.duration_s, prepared.timings
 
     def _prepare(self, source: AudioSource) -> _Prepared:
-        prepared = self._prepare_many([source], raise_errors=True)[0]
+        prepared = self._prepare_many([self._with_crop(source)], raise_errors=True)[0]
         assert isinstance(prepared, _Prepared)
         return prepared
 
+    # ------------------------------------------------------------------ released crops
+    def advance_crops(self, source: AudioSource) -> None:
+        """Account for a clip captioned earlier, so the crops that follow are the same.
+
+        Under the ``released-crop`` window policy every clip longer than the model window
+        draws its crop from one seeded stream, in the order clips are read (as the released
+        code draws them in dataset order). A resumed evaluation calls this, in dataset order,
+        for each clip it skips. Does nothing under any other policy.
+        """
+        self._with_crop(source)
+
+    def _with_crop(self, source: AudioSource) -> _Item:
+        """Pair ``source`` with its released-code crop, drawn now (in the order of calls)."""
+        if self._crops is None:
+            return source, None
+        try:
+            frames, rate = source_length(source)
+        except CaptionerError:
+            return source, None  # the decode reports it; the released code draws nothing
+        rate_out = self.audio_model.sample_rate
+        window = max(1, round(self.audio_model.window_seconds * rate_out))
+        return source, self._crops.draw(model_rate_length(frames, rate, rate_out), window)
+
     def _prepare_many(
-        self, sources: Sequence[AudioSource], *, raise_errors: bool = False
+        self, items: Sequence[_Item], *, raise_errors: bool = False
     ) -> list[_Prepared | CaptionFailure]:
         """Decode every clip, embed all their windows together, pick keywords and prompts."""
         cfg = self._config
         slots: list[AudioWindows | CaptionFailure] = []
         decode_s: list[float] = []
-        for source in sources:
+        sources = [source for source, _ in items]
+        for source, crop_start in items:
             t0 = time.perf_counter()
             try:
                 slots.append(
@@ -226,6 +262,7 @@ class Captioner:
                         policy=cfg.window_policy,
                         max_windows=cfg.max_windows,
                         seed=cfg.seed,
+                        crop_start=crop_start,
                     )
                 )
             except CaptionerError as exc:
@@ -236,7 +273,7 @@ class Captioner:
             decode_s.append(time.perf_counter() - t0)
         ready = [w for w in slots if isinstance(w, AudioWindows)]
         t1 = time.perf_counter()
-        vectors = self._embed_windows(ready)
+        vectors = embed_clip_windows(self.audio_model, ready, _AUDIO_WINDOWS_PER_CALL)
         embed_share = (time.perf_counter() - t1) / max(1, len(ready))
         out: list[_Prepared | CaptionFailure] = []
         it = iter(vectors)
@@ -246,54 +283,24 @@ class Captioner:
                 continue
             vec = next(it)
             keywords = select_keywords(
-                vec, self.keyword_embeddings, self.vocabulary.keywords, cfg.l
+                vec,
+                self.keyword_embeddings,
+                self.vocabulary.keywords,
+                cfg.l,
+                allow_duplicates=cfg.released_code,
             )
             out.append(
                 _Prepared(
                     path=None if isinstance(source, tuple) else os.fspath(source),
                     audio_embedding=vec,
                     keywords=keywords,
-                    prompt=build_prompt([k.keyword for k in keywords]),
+                    prompt=build_prompt([k.keyword for k in keywords], released=cfg.released_code),
                     policy=slot.policy,
                     duration_s=slot.duration_s,
                     timings={"decode_audio": seconds, "embed_audio": embed_share},
                 )
             )
         return out
-
-    def _embed_windows(self, clips: list[AudioWindows]) -> list[np.ndarray]:
-        """One clip vector per clip: the re-normalised mean of its unit window embeddings.
-
-        The windows of all clips go through the audio model together (in chunks), so a batch
-        of clips costs one audio forward on a GPU instead of one per clip.
-        """
-        if not clips:
-            return []
-        counts = [c.windows.shape[0] for c in clips]
-        chunk = max(1, _AUDIO_WINDOWS_PER_CALL)
-        parts = []
-        for clip in clips:
-            for i in range(0, clip.windows.shape[0], chunk):
-                parts.append(torch.from_numpy(clip.windows[i : i + chunk]))
-        # Group consecutive window blocks into calls of at most ``chunk`` windows.
-        embeddings: list[torch.Tensor] = []
-        group: list[torch.Tensor] = []
-        size = 0
-        for part in parts:
-            if group and size + part.shape[0] > chunk:
-                embeddings.append(self.audio_model.embed_audio(torch.cat(group)).float().cpu())
-                group, size = [], 0
-            group.append(part)
-            size += part.shape[0]
-        if group:
-            embeddings.append(self.audio_model.embed_audio(torch.cat(group)).float().cpu())
-        flat = torch.cat(embeddings)
-        vectors = []
-        for block in torch.split(flat, counts):
-            # Mean of unit window embeddings, re-normalised: every window counts the same.
-            vec = torch.nn.functional.normalize(block.mean(dim=0), dim=0)
-            vectors.append(vec.numpy().astype(np.float32))
-        return vectors
 
     def _finish(self, items: list[_Prepared], cancel: Callable[[], bool] | None) -> list[Caption]:
         t0 = time.perf_counter()
@@ -317,6 +324,7 @@ class Captioner:
                 dtype=self._dtype,
                 vocabulary=self.vocabulary.name,
                 version=__version__,
+                preset=self._config.preset_name,
             )
             log.debug(
                 "%s: %d tokens, %d decided early, stop=%s",
@@ -371,9 +379,11 @@ class Captioner:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        pending: list[AudioSource] = []
+        pending: list[_Item] = []
         for source in sources:
-            pending.append(source)
+            # The crop is drawn as the source is taken, so draws follow the input order even
+            # when a caller advances the stream between sources (a resumed evaluation).
+            pending.append(self._with_crop(source))
             if len(pending) == batch_size:
                 yield from self._run_batch(pending, cancel)
                 pending = []
@@ -381,9 +391,9 @@ class Captioner:
             yield from self._run_batch(pending, cancel)
 
     def _run_batch(
-        self, sources: list[AudioSource], cancel: Callable[[], bool] | None
+        self, items: list[_Item], cancel: Callable[[], bool] | None
     ) -> Iterator[Caption | CaptionFailure]:
-        slots = self._prepare_many(sources)
+        slots = self._prepare_many(items)
         ready = [s for s in slots if isinstance(s, _Prepared)]
         captions = iter(self._finish(ready, cancel) if ready else [])
         for slot in slots:

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from captioner.errors import ModelLoadError
+from captioner.errors import ModelLoadError, safe_reason
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,10 @@ class CausalLM:
         self._has_logits_to_keep = "logits_to_keep" in params
         self.bos_token_id: int | None = tokenizer.bos_token_id
         self.eos_token_id: int | None = tokenizer.eos_token_id
-        self.n_valid_tokens = len(tokenizer)
+        # OPT pads its embedding matrix past the tokenizer (50272 rows for 50265 tokens); those
+        # rows are no words, so they take no part in the softmax or the candidates.
+        rows = getattr(getattr(model, "config", None), "vocab_size", None)
+        self.n_valid_tokens = min(len(tokenizer), int(rows)) if rows else len(tokenizer)
         # The guided step decodes k strings per row per step; the Rust batch decoder does it in
         # one call, a third of transformers' per-string loop. Same strings unless the tokenizer
         # post-processes decoded text (clean_up_tokenization_spaces), where we keep the slow path.
@@ -98,15 +101,17 @@ class CausalLM:
             tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
         except Exception as exc:  # transformers raises many kinds here
             raise ModelLoadError(
-                f"language model {ref}: cannot load its tokenizer ({exc})"
-            ) from exc
+                f"language model {ref}: cannot load its tokenizer ({safe_reason(exc)})"
+            ) from None
         kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": False}
         if device.type == "cuda":
             kwargs["attn_implementation"] = "sdpa"
         try:
             model = AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
         except Exception as exc:
-            raise ModelLoadError(f"language model {ref}: cannot load it ({exc})") from exc
+            raise ModelLoadError(
+                f"language model {ref}: cannot load it ({safe_reason(exc)})"
+            ) from None
         # transformers' typed `.to` wrapper confuses mypy; Module.to is what runs.
         torch.nn.Module.to(model, device)
         model.eval()
@@ -118,11 +123,30 @@ class CausalLM:
         ids: list[int] = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
         return ([self.bos_token_id] if self.bos_token_id is not None else []) + list(ids)
 
-    def decode_batch(self, sequences: Sequence[Sequence[int]]) -> list[str]:
-        """Decode many token lists in one tokenizer call, special tokens dropped."""
+    def decode_batch(
+        self, sequences: Sequence[Sequence[int]], *, skip_special_tokens: bool = True
+    ) -> list[str]:
+        """Decode many token lists in one tokenizer call.
+
+        Args:
+            sequences: Token id lists.
+            skip_special_tokens: Drop special tokens (``</s>``, ``<pad>``, ...); False writes
+                them out literally, as the released code's scoring text does.
+        """
         if self._rust_decode is not None:
-            return list(self._rust_decode(sequences, skip_special_tokens=True))
-        return list(self.tokenizer.batch_decode(sequences, skip_special_tokens=True))
+            return list(self._rust_decode(sequences, skip_special_tokens=skip_special_tokens))
+        return list(self.tokenizer.batch_decode(sequences, skip_special_tokens=skip_special_tokens))
+
+    def special_token_ids(self) -> list[int]:
+        """Ids of every special token (``<s>``, ``<pad>``, ``</s>``, ``<unk>`` for OPT).
+
+        OPT's ``<s>`` (id 0) is not one of the tokenizer's named special tokens, but its
+        tokenizer file marks it special; both sources count.
+        """
+        ids = {int(i) for i in getattr(self.tokenizer, "all_special_ids", [])}
+        decoder = getattr(self.tokenizer, "added_tokens_decoder", None) or {}
+        ids.update(int(i) for i, tok in decoder.items() if getattr(tok, "special", False))
+        return sorted(i for i in ids if 0 <= i < self.n_valid_tokens)
 
     def end_token_ids(self) -> list[int]:
         """Ids of ".", " !", " ?" and EOS: the tokens that end a caption."""

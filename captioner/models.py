@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_CLAP",
     "DEFAULT_LLM",
     "WAVCAPS_FOLDER",
+    "WAVCAPS_PRESETS",
     "ModelStatus",
     "data_dir",
     "default_clap_for_preset",
@@ -38,6 +39,8 @@ DEFAULT_CLAP = "laion/larger_clap_general"
 DEFAULT_LLM = "facebook/opt-1.3b"
 #: Folder name, under :func:`models_dir`, of an imported WavCaps HTSAT-BERT model.
 WAVCAPS_FOLDER = "wavcaps-htsat-bert"
+#: Presets whose audio-language model is the paper's (WavCaps HTSAT-BERT) when imported.
+WAVCAPS_PRESETS = ("paper", "paper-released")
 
 # Weights (safetensors preferred), configs and tokenizer files; never TF/Flax/ONNX copies.
 _WEIGHT_PATTERNS = ["*.safetensors", "*.safetensors.index.json"]
@@ -91,10 +94,11 @@ def models_dir() -> Path:
 def default_clap_for_preset(preset: str) -> str:
     """Return the audio-language model a preset uses by default.
 
-    For ``"paper"``, an imported WavCaps model (``models_dir()/wavcaps-htsat-bert``) if present,
-    as the paper used WavCaps; otherwise, and for every other preset, :data:`DEFAULT_CLAP`.
+    For ``"paper"`` and ``"paper-released"``, an imported WavCaps model
+    (``models_dir()/wavcaps-htsat-bert``) if present, as the paper used WavCaps; otherwise, and
+    for every other preset, :data:`DEFAULT_CLAP`.
     """
-    if preset == "paper":
+    if preset in WAVCAPS_PRESETS:
         folder = models_dir() / WAVCAPS_FOLDER
         if folder.is_dir():
             return str(folder)

@@ -3,7 +3,7 @@
 The prompt for ``l = 2`` is ``"Objects: <kw1>, and a <kw2>. This is a sound of "`` (trailing
 space kept, article only before the last keyword, "an" before a vowel). The released code
 produces ``"Objects: , and a <kw>. ..."`` for ``l = 1``; here ``l = 1`` gives
-``"Objects: a <kw>. This is a sound of "``.
+``"Objects: a <kw>. This is a sound of "`` unless the released form is asked for.
 """
 
 from __future__ import annotations
@@ -28,11 +28,13 @@ def article_for(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" and word[:1] else "a"
 
 
-def build_prompt(keywords: Sequence[str]) -> str:
+def build_prompt(keywords: Sequence[str], *, released: bool = False) -> str:
     """Build the exact ZerAuCap prompt from the chosen keywords (best first).
 
     Args:
         keywords: ``l`` keywords; may be empty.
+        released: Build it as the released code does, whose ``l = 1`` prompt is
+            ``"Objects: , and a <kw>. This is a sound of "``.
 
     Returns:
         ``"This is a sound of "`` for no keywords, else
@@ -43,7 +45,7 @@ def build_prompt(keywords: Sequence[str]) -> str:
         return PROMPT_TAIL
     last = keywords[-1]
     tail = f"{article_for(last)} {last}. "
-    if len(keywords) == 1:
+    if len(keywords) == 1 and not released:
         return f"Objects: {tail}{PROMPT_TAIL}"
     return f"Objects: {', '.join(keywords[:-1])}, and {tail}{PROMPT_TAIL}"
 
@@ -53,17 +55,21 @@ def select_keywords(
     keyword_embeddings: np.ndarray,
     keywords: Sequence[str],
     l: int,  # noqa: E741 - the paper's name
+    *,
+    allow_duplicates: bool = False,
 ) -> list[KeywordScore]:
     """Return the ``l`` keywords whose text embeddings are closest (cosine) to the audio.
 
-    Exact duplicate strings in the vocabulary (AudioSet has three) count once, so the prompt
-    never names the same keyword twice.
+    Exact duplicate strings in the vocabulary (AudioSet's 614 keywords hold "Inside" three
+    times and "Outside" twice) count once, so the prompt never names the same keyword twice;
+    the released code's top-l can ("Objects: Inside, and an Inside.").
 
     Args:
         audio_embedding: ``(dim,)`` L2-normalised audio embedding.
         keyword_embeddings: ``(n, dim)`` L2-normalised keyword embeddings.
         keywords: The ``n`` keyword strings, in the embeddings' order.
         l: How many to return.
+        allow_duplicates: Keep duplicates, as the released code does.
 
     Returns:
         Best first; ties keep vocabulary order.
@@ -81,7 +87,7 @@ def select_keywords(
     seen: set[str] = set()
     for idx in order:
         word = keywords[int(idx)]
-        if word in seen:
+        if word in seen and not allow_duplicates:
             continue
         seen.add(word)
         chosen.append(KeywordScore(word, float(sims[idx])))

@@ -55,6 +55,8 @@ class Provenance:
         dtype: The model precision, e.g. ``"float32"``.
         vocabulary: Name of the keyword vocabulary (``"audioset"`` or a file name).
         version: Earmark version that produced the caption.
+        preset: The settings preset the captioner started from (``"paper"``,
+            ``"paper-released"``, ``"default"``; empty when built from a bare config).
         policy_key: The configuration the audio embedding depends on (see
             :class:`AudioIndex`); empty when unknown.
     """
@@ -67,6 +69,7 @@ class Provenance:
     dtype: str = "float32"
     vocabulary: str = "audioset"
     version: str = ""
+    preset: str = ""
     policy_key: str = ""
 
 

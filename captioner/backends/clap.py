@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from captioner.errors import ModelLoadError
+from captioner.errors import ModelLoadError, safe_reason
 from captioner.models import weights_fingerprint
+from captioner.text import clean_texts
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,9 @@ class ClapBackend:
             tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
             extractor = ClapFeatureExtractor.from_pretrained(str(path))
         except Exception as exc:  # transformers raises many kinds here
-            raise ModelLoadError(f"audio-language model {ref}: cannot load it ({exc})") from exc
+            raise ModelLoadError(
+                f"audio-language model {ref}: cannot load it ({safe_reason(exc)})"
+            ) from None
         # transformers' typed `.to` wrapper confuses mypy; Module.to is what runs.
         torch.nn.Module.to(model, device)
         model.eval()
@@ -154,9 +157,12 @@ class ClapBackend:
         return torch.nn.functional.normalize(out.pooler_output.float(), dim=-1)
 
     def embed_text(self, texts: Sequence[str]) -> torch.Tensor:
-        """Embed strings -> ``(len(texts), dim)`` float32, padded to the longest in the call."""
+        """Embed strings -> ``(len(texts), dim)`` float32, padded to the longest in the call.
+
+        Any Python string is accepted (lone surrogates from invalid UTF-8 are replaced).
+        """
         enc = self.tokenizer(
-            list(texts),
+            clean_texts(texts),
             padding=True,
             truncation=True,
             max_length=self._max_text_tokens,

@@ -11,8 +11,9 @@ from typing import Any
 
 import torch
 
-from captioner.errors import ModelLoadError
+from captioner.errors import ModelLoadError, safe_reason
 from captioner.models import weights_fingerprint
+from captioner.text import clean_texts
 from captioner.wavcaps.config import WavCapsConfig
 from captioner.wavcaps.convert import FALLBACK_TOKENIZER, FORMAT_VERSION, MARKER, WEIGHTS
 from captioner.wavcaps.model import WavCapsModel, skip_weight_init
@@ -81,12 +82,13 @@ class WavCapsBackend:
         """Embed strings -> ``(len(texts), dim)`` float32, unit norm.
 
         Like WavCaps: lower-cased WordPiece, padded to the longest string of the call and
-        truncated at 30 tokens, ``[CLS]`` and ``[SEP]`` included.
+        truncated at 30 tokens, ``[CLS]`` and ``[SEP]`` included. Any Python string is accepted
+        (lone surrogates from invalid UTF-8 are replaced).
         """
         if not texts:
             return torch.zeros((0, self.dim), dtype=torch.float32, device=self.device)
         enc = self.tokenizer(
-            list(texts),
+            clean_texts(texts),
             padding="longest",
             truncation=True,
             max_length=self.max_text_tokens,
@@ -136,7 +138,9 @@ def _load_tokenizer(folder: Path) -> Any:
     try:
         return AutoTokenizer.from_pretrained(str(source), trust_remote_code=False)
     except Exception as exc:  # transformers raises many kinds here
-        raise ModelLoadError(f"WavCaps model {folder}: cannot load its tokenizer ({exc})") from exc
+        raise ModelLoadError(
+            f"WavCaps model {folder}: cannot load its tokenizer ({safe_reason(exc)})"
+        ) from None
 
 
 def load_wavcaps(
@@ -166,9 +170,12 @@ def load_wavcaps(
         model.load_state_dict(state, strict=True)
     except Exception as exc:  # safetensors and torch raise several kinds
         raise ModelLoadError(
-            f"WavCaps model {folder}: weights do not fit its config ({exc})"
-        ) from exc
+            f"WavCaps model {folder}: weights do not fit its config ({safe_reason(exc)}); "
+            "import the checkpoint again"
+        ) from None
     del state
+    # The front end keeps its window and mel basis in float32 through this cast (see
+    # LogMelFrontEnd._apply): rounding them to half precision ruins tonal audio.
     model.to(device=torch.device(device), dtype=dtype).eval()
     log.info("WavCaps model loaded from %s on %s (%s)", folder, device, dtype)
     return WavCapsBackend(

@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
+import re
 import shutil
 import uuid
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
+from captioner.errors import safe_reason
 from captioner.wavcaps.config import WavCapsConfig
 from captioner.wavcaps.mapping import WavCapsImportError, convert_state_dict
 
@@ -37,21 +42,60 @@ WEIGHTS = "model.safetensors"
 FALLBACK_TOKENIZER = "bert-base-uncased"
 
 
-def _load_checkpoint(checkpoint: Path) -> dict[str, torch.Tensor]:
+def _numpy_number_globals() -> list[Any]:
+    """The numpy globals that rebuild plain numbers, under the names old and new numpy pickle.
+
+    WavCaps' trainer stores its cosine schedule's learning rate, a ``numpy.float64``, in the
+    optimizer state. Unpickling it needs numpy's scalar reconstructor, ``numpy.dtype`` and the
+    dtype's class; they build a number from a dtype code and raw bytes and run no other code.
+    Object, string and structured dtypes are left out, so nothing but numbers can come back.
+    """
+    core: Any = np._core if hasattr(np, "_core") else np.core
+    scalar = core.multiarray.scalar
+    kinds = "?bBhHiIlLqQefdgFDG"
+    classes = {type(np.dtype(code)) for code in kinds}
+    return [
+        (scalar, "numpy.core.multiarray.scalar"),  # written by numpy 1.x
+        (scalar, "numpy._core.multiarray.scalar"),  # written by numpy 2.x
+        np.dtype,
+        *sorted(classes, key=lambda c: c.__name__),
+    ]
+
+
+def _load_checkpoint(checkpoint: Path) -> tuple[dict[str, torch.Tensor], Mapping[str, Any] | None]:
+    """Unpickle weights and plain data only; returns the ``model`` entry and saved ``config``."""
+    if checkpoint.is_dir():
+        raise WavCapsImportError(f"{checkpoint} is not a WavCaps checkpoint (it is a folder)")
     try:
         # weights_only: a .pt file is a pickle; never run code from a downloaded file.
         # mmap: training checkpoints also hold Adam's moments (twice the model); mapping the
         # file reads only the tensors we touch. Old-style (non-zip) files cannot be mapped.
-        data: Any = torch.load(
-            checkpoint,
-            map_location="cpu",
-            weights_only=True,
-            mmap=zipfile.is_zipfile(checkpoint),
-        )
+        with torch.serialization.safe_globals(_numpy_number_globals()):
+            data: Any = torch.load(
+                checkpoint,
+                map_location="cpu",
+                weights_only=True,
+                mmap=zipfile.is_zipfile(checkpoint),
+            )
     except FileNotFoundError:
         raise WavCapsImportError(f"checkpoint not found: {checkpoint}") from None
-    except Exception as exc:  # torch raises many kinds for a bad or unsafe file
-        raise WavCapsImportError(f"cannot read checkpoint {checkpoint}: {exc}") from exc
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if found is None:
+            raise WavCapsImportError(
+                f"{checkpoint} is not a WavCaps checkpoint (not a PyTorch checkpoint file)"
+            ) from None
+        raise WavCapsImportError(
+            f"{checkpoint} is not a WavCaps checkpoint: besides weights it holds a Python "
+            f"object ({found.group(1)}) that could run code when loaded, and Earmark never "
+            "loads those. Use the checkpoint as WavCaps published it"
+        ) from None
+    except (RuntimeError, EOFError, ValueError, OSError) as exc:
+        log.debug("torch.load(%s) failed: %s", checkpoint, safe_reason(exc))
+        raise WavCapsImportError(
+            f"{checkpoint} is not a WavCaps checkpoint (not a PyTorch checkpoint file, or a "
+            "damaged one)"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
         raise WavCapsImportError(
             f"{checkpoint} is not a WavCaps checkpoint (expected its weights under the key 'model')"
@@ -60,7 +104,8 @@ def _load_checkpoint(checkpoint: Path) -> dict[str, torch.Tensor]:
     bad = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
     if bad:
         raise WavCapsImportError(f"{checkpoint}: entries that are not tensors: {', '.join(bad)}")
-    return state
+    saved = data.get("config")
+    return state, saved if isinstance(saved, Mapping) else None
 
 
 def _cached_fallback_tokenizer() -> Path | None:
@@ -80,7 +125,9 @@ def _copy_tokenizer(tokenizer_dir: Path, dest: Path, config: WavCapsConfig) -> N
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), trust_remote_code=False)
     except Exception as exc:  # transformers raises many kinds here
-        raise WavCapsImportError(f"cannot load a tokenizer from {tokenizer_dir}: {exc}") from exc
+        raise WavCapsImportError(
+            f"cannot load a tokenizer from {tokenizer_dir}: {safe_reason(exc)}"
+        ) from None
     size = len(tokenizer)
     if size < 100 or size > config.text_vocab_size:
         raise WavCapsImportError(
@@ -123,8 +170,8 @@ def import_checkpoint(
     dest = Path(out_dir).expanduser()
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise WavCapsImportError(f"{dest} already exists and is not an empty folder")
-    state = _load_checkpoint(src)
-    tensors, report = convert_state_dict(state)
+    state, saved_config = _load_checkpoint(src)
+    tensors, report = convert_state_dict(state, saved_config=saved_config)
     del state
     dest.parent.mkdir(parents=True, exist_ok=True)
     # mkdir (not mkdtemp, which makes it private) so the folder gets the user's usual mode.

@@ -12,6 +12,7 @@ HTSAT's 1024 frames are the encoder's first steps, so they live there, not here.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -89,7 +90,9 @@ class LogMelFrontEnd(nn.Module):
     """Waveforms ``(B, samples)`` -> log-mel ``(B, 1, frames, n_mels)``, always in float32.
 
     The filterbank and window are rebuilt from the config at load (non-persistent buffers), and
-    computed in float32 even when the model runs in float16: dB of tiny powers needs the range.
+    stay float32 even when the model is cast to half precision: ``model.to(dtype)`` casts every
+    floating buffer, and a float16 Hann window leaks a tone's energy across the spectrum (cells
+    off by tens of dB), so every cast is undone from full-precision copies kept here.
     """
 
     window: torch.Tensor
@@ -101,15 +104,23 @@ class LogMelFrontEnd(nn.Module):
         self.hop_length = config.hop_length
         self.amin = config.amin
         self.db_offset = 10.0 * math.log10(max(config.amin, config.ref))
-        basis = mel_filterbank(
+        self._basis64 = mel_filterbank(
             config.sample_rate, config.n_fft, config.n_mels, config.f_min, config.f_max
         )
+        # Plain attributes, not buffers: Module.to leaves them alone.
+        self._window32 = torch.hann_window(config.n_fft, periodic=True, device="cpu")
+        self.register_buffer("window", self._window32.clone(), persistent=False)
         self.register_buffer(
-            "window", torch.hann_window(config.n_fft, periodic=True), persistent=False
+            "mel_basis", torch.from_numpy(self._basis64).to(torch.float32), persistent=False
         )
-        self.register_buffer(
-            "mel_basis", torch.from_numpy(basis).to(torch.float32), persistent=False
-        )
+
+    def _apply(self, fn: Any, recurse: bool = True) -> LogMelFrontEnd:
+        # Module.to/.half/.cuda all end here; keep the device change, undo any precision change.
+        super()._apply(fn, recurse)
+        device = self.window.device
+        self.window = self._window32.to(device=device)
+        self.mel_basis = torch.from_numpy(self._basis64).to(device=device, dtype=torch.float32)
+        return self
 
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
         """Compute the log-mel spectrogram of mono waveforms ``(B, samples)``."""

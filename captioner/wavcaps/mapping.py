@@ -24,11 +24,17 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
 from captioner.errors import CaptionerError
+from captioner.wavcaps.architectures import (
+    expected_architecture,
+    missing_tensors,
+    settings_from_saved_config,
+)
 from captioner.wavcaps.config import AUDIO_PREFIX, TEXT_PREFIX, WavCapsConfig, infer_config
 from captioner.wavcaps.frontend import mel_filterbank, stft_kernels
 
@@ -38,6 +44,8 @@ __all__ = ["ConversionReport", "WavCapsImportError", "convert_state_dict"]
 
 # Tolerance for buffers a checkpoint stores as float32 after computing them in float64.
 _BUFFER_RTOL = 1e-4
+# Most tensor names one error message lists.
+_MAX_NAMES = 60
 
 _AUDIO_RENAMES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"bn0\.(.+)"), r"batch_norm.\1"),
@@ -122,24 +130,38 @@ def _target_shapes(config: WavCapsConfig) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:_MAX_NAMES])
+    return shown + (f", and {len(names) - _MAX_NAMES} more" if len(names) > _MAX_NAMES else "")
+
+
 def convert_state_dict(
-    state: Mapping[str, torch.Tensor], base: WavCapsConfig | None = None
+    state: Mapping[str, torch.Tensor],
+    base: WavCapsConfig | None = None,
+    *,
+    saved_config: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, torch.Tensor], ConversionReport]:
     """Turn a WavCaps ``ASE`` state dict into a :class:`WavCapsModel` state dict.
 
     Args:
         state: The checkpoint's ``model`` entry.
         base: Settings that shapes do not reveal (default: the published model's).
+        saved_config: The checkpoint's ``config`` entry (WavCaps' settings), when it has one:
+            its front-end settings are used and its architecture is what a complete checkpoint
+            must hold.
 
     Returns:
         The model's state dict (every tensor contiguous, ready for safetensors) and a report.
 
     Raises:
-        WavCapsImportError: Listing unmapped, missing and mis-shaped tensors, or front-end
-            buffers that differ from Earmark's.
+        WavCapsImportError: Listing unmapped, missing and mis-shaped tensors, front-end
+            buffers that differ from Earmark's, or the tensors a truncated checkpoint lacks.
     """
+    prefix = ""
     if state and all(k.startswith("module.") for k in state):
+        prefix = "module."
         state = {k[len("module.") :]: v for k, v in state.items()}  # saved from DataParallel
+    base = settings_from_saved_config(saved_config, base or WavCapsConfig())
     try:
         config = infer_config(state, base)
         config.validate()
@@ -149,6 +171,15 @@ def convert_state_dict(
         ) from None
     except ValueError as exc:
         raise WavCapsImportError(f"inconsistent WavCaps checkpoint: {exc}") from None
+    expected, refusal = expected_architecture(config, saved_config)
+    if refusal:
+        raise WavCapsImportError(f"cannot import this WavCaps checkpoint: {refusal}")
+    absent = missing_tensors(state, config, expected, prefix)
+    if absent:
+        raise WavCapsImportError(
+            f"truncated WavCaps checkpoint: {len(absent)} tensor(s) that {expected.source} "
+            f"hold are missing: {_names(absent)}"
+        )
     report = ConversionReport(config)
     out: dict[str, torch.Tensor] = {}
     unmapped: list[str] = []

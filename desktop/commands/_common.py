@@ -5,22 +5,31 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from captioner.config import DTYPES, PRESETS
+
 if TYPE_CHECKING:  # pragma: no cover - keep `earmark --help` free of torch
     from captioner.config import CaptionerConfig
     from captioner.facade import Captioner
+    from captioner.loading import LoadPlan
 
-__all__ = ["add_model_options", "config_from_args", "load_captioner", "parse_settings"]
+__all__ = [
+    "add_model_options",
+    "config_from_args",
+    "load_captioner",
+    "parse_settings",
+    "plan_from_args",
+]
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--clap --llm --device --preset --set --vocabulary`` to ``parser``."""
+    """Add ``--clap --llm --device --dtype --preset --set --vocabulary`` to ``parser``."""
     group = parser.add_argument_group("model options")
     group.add_argument(
         "--clap",
         metavar="REF",
         default=None,
         help="audio-language model: HF id or local folder (default: laion/larger_clap_general; "
-        "with --preset paper an imported WavCaps model if present)",
+        "with --preset paper or paper-released an imported WavCaps model if present)",
     )
     group.add_argument(
         "--llm",
@@ -35,10 +44,19 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         help="where to run the models (default: auto = CUDA, then MPS, then CPU)",
     )
     group.add_argument(
+        "--dtype",
+        choices=list(DTYPES),
+        default=None,
+        help="model precision (default: the preset's: float32 for paper and paper-released; "
+        "auto = half precision on a GPU, float32 on a CPU, for default)",
+    )
+    group.add_argument(
         "--preset",
-        choices=["paper", "default"],
+        choices=list(PRESETS),
         default="default",
-        help="decoding settings preset (default: default)",
+        help="settings preset: default (the product's), paper (the paper's method, fp32) or "
+        "paper-released (the released code step for step, its quirks included); "
+        "default: default",
     )
     group.add_argument(
         "--set",
@@ -67,38 +85,44 @@ def parse_settings(items: list[str]) -> dict[str, str]:
     return out
 
 
-def config_from_args(args: argparse.Namespace) -> CaptionerConfig:
-    """Build the decoding config from ``--preset`` and ``--set``.
+def plan_from_args(args: argparse.Namespace) -> LoadPlan:
+    """What the options ask to load, preset defaults applied (cheap: no torch).
 
     Raises:
         ValueError: Unknown setting or bad value (the message names it).
     """
-    from captioner.config import CaptionerConfig
+    from captioner.loading import plan_load
 
-    cfg = CaptionerConfig.preset(getattr(args, "preset", None) or "default")
-    return cfg.with_overrides(parse_settings(list(getattr(args, "settings", None) or [])))
+    return plan_load(
+        getattr(args, "preset", None) or "default",
+        clap=getattr(args, "clap", None),
+        llm=getattr(args, "llm", None),
+        device=getattr(args, "device", None),
+        dtype=getattr(args, "dtype", None),
+        vocabulary=getattr(args, "vocabulary", None),
+        overrides=parse_settings(list(getattr(args, "settings", None) or [])),
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> CaptionerConfig:
+    """Build the decoding config from ``--preset``, ``--set`` and ``--dtype``.
+
+    Raises:
+        ValueError: Unknown setting or bad value (the message names it).
+    """
+    return plan_from_args(args).config
 
 
 def load_captioner(args: argparse.Namespace) -> Captioner:
-    """Load the captioner the options ask for.
+    """Load the captioner the options ask for, through ``captioner.loading``.
 
     Raises:
         SystemExit: With one clear message when a model is missing or unusable, or a setting or
             the vocabulary is bad (argparse-style, so commands need no handling of their own).
     """
     from captioner.errors import CaptionerError
-    from captioner.facade import Captioner
-    from captioner.models import DEFAULT_LLM, default_clap_for_preset
 
     try:
-        cfg = config_from_args(args)
-        preset = getattr(args, "preset", None) or "default"
-        return Captioner.load(
-            cfg,
-            clap=getattr(args, "clap", None) or default_clap_for_preset(preset),
-            llm=getattr(args, "llm", None) or DEFAULT_LLM,
-            device=getattr(args, "device", None) or "auto",
-            vocabulary=getattr(args, "vocabulary", None),
-        )
+        return plan_from_args(args).load()
     except (CaptionerError, ValueError) as exc:
         raise SystemExit(f"earmark: error: {exc}") from None

@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
                 "keywords": [{"keyword": k.keyword, "score": k.score} for k in result.keywords],
                 "prompt": result.prompt,
                 "model": {"clap": result.provenance.clap, "llm": result.provenance.llm},
+                "preset": result.provenance.preset,
+                "dtype": result.provenance.dtype,
                 "params": result.provenance.params,
                 "window_policy": result.provenance.window_policy,
                 "duration_s": result.duration_s,

@@ -80,7 +80,7 @@ def run_status(args: argparse.Namespace) -> int:
     if not args.refs and not args.json:
         wavcaps = models_dir() / WAVCAPS_FOLDER
         state = "imported" if wavcaps.is_dir() else "not imported"
-        print(f"WavCaps HTSAT-BERT (paper preset): {state} ({wavcaps})")
+        print(f"WavCaps HTSAT-BERT (paper presets): {state} ({wavcaps})")
     return 1 if missing else 0
 
 

@@ -101,11 +101,17 @@ def run_identity(captioner: CaptionerLike) -> RunIdentity:
         "llm": str(captioner.llm_ref),
         "vocabulary": str(vocabulary or "audioset"),
     }
-    # GPU runs use half precision, which changes some captions: a run resumed on another kind
-    # of device is another run.
+    # Precision and device change some captions: a run resumed on another kind of device, or
+    # in another precision, is another run.
     device = getattr(captioner, "device", None)
     if isinstance(device, str):
         models["device"] = device.split(":")[0]
+    dtype = getattr(captioner, "dtype", None)
+    if isinstance(dtype, str):
+        models["dtype"] = dtype
+    preset = getattr(captioner.config, "preset_name", None)
+    if isinstance(preset, str) and preset:
+        models["preset"] = preset
     return RunIdentity(params=dict(captioner.config.to_dict()), models=models)
 
 
@@ -122,11 +128,23 @@ def caption_clips(
     Each result is written (and fsync'ed) before the next clip starts, so an interrupted run
     keeps everything finished so far.
     """
-    todo = [c for c in clips if c.audio_path is not None and not store.is_done(c.clip_id)]
-    skipped = sum(1 for c in clips if c.audio_path is not None) - len(todo)
-    if skipped:
-        log.info("resuming: %d clip(s) already captioned with these settings", skipped)
-    results = captioner.caption_many((str(c.audio_path) for c in todo), batch_size=batch_size)
+    present = [c for c in clips if c.audio_path is not None]
+    done = {c.clip_id for c in present if store.is_done(c.clip_id)}
+    todo = [c for c in present if c.clip_id not in done]
+    if done:
+        log.info("resuming: %d clip(s) already captioned with these settings", len(done))
+    # The paper-released preset draws each long clip's crop from one stream in dataset order:
+    # a resumed run replays the draws of the clips it skips, where they fall in that order.
+    advance = getattr(captioner, "advance_crops", None)
+
+    def sources() -> Iterator[str]:
+        for clip in present:
+            if clip.clip_id not in done:
+                yield str(clip.audio_path)
+            elif callable(advance):
+                advance(str(clip.audio_path))
+
+    results = captioner.caption_many(sources(), batch_size=batch_size)
     for number, (clip, result) in enumerate(zip(todo, results), start=1):
         text = getattr(result, "text", None)
         if isinstance(text, str):

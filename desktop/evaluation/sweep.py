@@ -17,7 +17,7 @@ from desktop.evaluation.runner import CaptionerLike, Progress, ScoreOptions, eva
 log = logging.getLogger(__name__)
 
 #: Settings the facade applies while loading the models (not per caption).
-LOAD_TIME_SETTINGS = frozenset({"text_int8"})
+LOAD_TIME_SETTINGS = frozenset({"text_int8", "dtype"})
 
 __all__ = ["LOAD_TIME_SETTINGS", "grid", "parse_sweep", "run_dir_name", "run_sweep", "with_config"]
 

@@ -27,9 +27,12 @@ VOCAB = [
     " is",  # 14
     " sound",  # 15
     " of",  # 16
+    "<s>",  # 17: a special token that writes no text (OPT's id 0)
+    "<unk>",  # 18
 ]
 ID = {tok: i for i, tok in enumerate(VOCAB)}
 END_IDS = [ID["."], ID[" !"], ID[" ?"], ID["</s>"]]
+SPECIAL_IDS = [ID["<pad>"], ID["</s>"], ID["<s>"], ID["<unk>"]]
 
 #: logits_fn(row, t, generated_so_far) -> logits over VOCAB
 LogitsFn = Callable[[int, int, list[int]], torch.Tensor]
@@ -41,6 +44,7 @@ class FakeLM:
     def __init__(self, logits_fn: LogitsFn, hidden_dim: int = 3) -> None:
         self.logits_fn = logits_fn
         self.n_valid_tokens = len(VOCAB)
+        self.bos_token_id: int | None = ID["</s>"]
         self.hidden_dim = hidden_dim
         self.prefills = 0
         self.advances = 0
@@ -49,8 +53,14 @@ class FakeLM:
     def encode_prompt(self, prompt: str) -> list[int]:
         return [ID["</s>"]] + [ID[" This"]] * max(1, len(prompt.split()))
 
-    def decode_batch(self, sequences: Sequence[Sequence[int]]) -> list[str]:
-        return ["".join(VOCAB[i] for i in seq if i not in (0, 1)) for seq in sequences]
+    def decode_batch(
+        self, sequences: Sequence[Sequence[int]], *, skip_special_tokens: bool = True
+    ) -> list[str]:
+        skip = set(SPECIAL_IDS) if skip_special_tokens else set()
+        return ["".join(VOCAB[i] for i in seq if i not in skip) for seq in sequences]
+
+    def special_token_ids(self) -> list[int]:
+        return list(SPECIAL_IDS)
 
     def _state(self, rows: list[int], hist: list[list[int]]) -> LMState:
         logits = torch.stack([self.logits_fn(r, len(h), list(h)) for r, h in zip(rows, hist)])

@@ -31,7 +31,7 @@ def test_overrides_parse_strings_and_reject_bad_input() -> None:
         cfg.with_overrides({"k": "many"})
     with pytest.raises(ValueError, match="k must be at least 1"):
         cfg.with_overrides({"k": "0"})
-    with pytest.raises(ValueError, match="alpha must be in"):
+    with pytest.raises(ValueError, match="alpha must be at most 1"):
         cfg.with_overrides({"alpha": "1.5"})
     with pytest.raises(ValueError, match="finite"):
         cfg.with_overrides({"beta": "nan"})

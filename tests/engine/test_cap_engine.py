@@ -293,7 +293,7 @@ def test_windows_of_many_clips_share_audio_calls(
 
     monkeypatch.setattr(cap.audio_model, "embed_audio", counting)
     monkeypatch.setattr(facade, "_AUDIO_WINDOWS_PER_CALL", 3)
-    together = mean._prepare_many([long, short])
+    together = mean._prepare_many([(long, None), (short, None)])
     assert calls == [3, 3, 3]  # 8 + 1 windows in calls of at most 3
     for got, want in zip(together, alone):
         assert np.allclose(got.audio_embedding, want, atol=1e-5)  # type: ignore[union-attr]

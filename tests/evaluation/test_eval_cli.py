@@ -165,7 +165,7 @@ def test_bad_options_fail_before_loading_models(
          "fixes l"),
         ([*base, "--out", str(tmp_path), "--sweep", "nope=1", *models], "unknown setting 'nope'"),
         ([*base, "--out", str(tmp_path), "--sweep", "beta", *models], "KEY=V1,V2"),
-        ([*base, "--out", str(tmp_path), "--set", "beta=-1", *models], "beta must be >= 0"),
+        ([*base, "--out", str(tmp_path), "--set", "beta=-1", *models], "beta must be at least 0"),
         ([*base[:-1], str(tmp_path / "none"), "--out", str(tmp_path), *models],
          "audio folder not found"),
     ]  # fmt: skip

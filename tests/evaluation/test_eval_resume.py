@@ -190,6 +190,11 @@ def test_sweep_grid_and_table(audiocaps_set: tuple[Path, Path], tmp_path: Path) 
 
 def test_run_identity_names_models_and_settings() -> None:
     ident = run_identity(FakeCaptioner())
-    assert ident.models == {"clap": "fake-clap", "llm": "fake-llm", "vocabulary": "audioset"}
+    assert ident.models == {
+        "clap": "fake-clap",
+        "llm": "fake-llm",
+        "vocabulary": "audioset",
+        "preset": "paper",
+    }
     assert ident.params["beta"] == 0.5 and ident.params["window_policy"] == "random-crop"
     assert len(ident.key) == 16

@@ -197,9 +197,48 @@ def official_state(s: Sizes, seed: int = 0) -> dict[str, torch.Tensor]:
     return st
 
 
-def write_checkpoint(path: Path, state: dict[str, torch.Tensor]) -> Path:
-    """Save ``state`` the way WavCaps' training script does: under the key ``model``."""
-    torch.save({"model": state, "epoch": 10, "optimizer": {}}, path)
+#: The settings WavCaps' trainer saves beside the weights (its ``config`` entry), reduced to the
+#: entries an importer can read; values of the published HTSAT-BERT retrieval model.
+WAVCAPS_CONFIG = {
+    "embed_size": 1024,
+    "temp": 0.07,
+    "audio_args": {"sr": 32000, "n_fft": 1024, "hop_length": 320, "f_min": 50, "f_max": 14000,
+                   "n_mels": 64, "max_length": 30, "mono": True},
+    "audio_encoder_args": {"type": "transformer", "model": "htsat", "pretrained": True,
+                           "freeze": False},
+    "text_encoder_args": {"type": "bert-base-uncased", "freeze": False},
+    "optim_args": {"lr": 5e-5, "optimizer_name": "adam", "betas": [0.9, 0.999], "eps": 1e-8},
+}  # fmt: skip
+
+
+def trainer_optimizer_state(state: dict[str, torch.Tensor]) -> dict[str, object]:
+    """An Adam state dict as WavCaps' trainer leaves it.
+
+    Its ``cosine_lr`` schedule computes the learning rate with ``np.cos``, so the param group
+    holds a ``numpy.float64``, which a plain weights-only unpickler refuses.
+    """
+    step = 1234
+    lr = 0.5 * (1 + np.cos(np.pi * step / 5000)) * 5e-5
+    first = next(iter(state.values()))
+    moments = {"step": torch.tensor(float(step)), "exp_avg": torch.zeros_like(first),
+               "exp_avg_sq": torch.zeros_like(first)}  # fmt: skip
+    group = {"lr": lr, "betas": (0.9, 0.999), "eps": 1e-08, "weight_decay": 0, "amsgrad": False,
+             "params": [0]}  # fmt: skip
+    return {"state": {0: moments}, "param_groups": [group]}
+
+
+def write_checkpoint(
+    path: Path, state: dict[str, torch.Tensor], *, config: dict[str, object] | None = None
+) -> Path:
+    """Save ``state`` the way WavCaps' trainer does: model, optimizer, config and epoch."""
+    saved: dict[str, object] = {
+        "model": state,
+        "optimizer": trainer_optimizer_state(state),
+        "epoch": 10,
+    }
+    if config is not None:
+        saved["config"] = config
+    torch.save(saved, path)
     return path
 
 

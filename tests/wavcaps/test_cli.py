@@ -67,7 +67,7 @@ def test_import_errors_exit_1_and_write_nothing(
     out = tmp_path / "out"
     assert main(["models", "import-wavcaps", str(bad), str(out)]) == 1
     err = capsys.readouterr().err
-    assert "earmark: error: cannot read checkpoint" in err
+    assert "is not a WavCaps checkpoint (not a PyTorch checkpoint file" in err
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.pt"]
 

@@ -115,3 +115,32 @@ def test_front_end_stays_float32_in_half_precision() -> None:
     out = fe(torch.from_numpy(tone_with_noise(1.0, cfg))[None, :].half())
     assert out.dtype == torch.float32
     assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("freq", [440.0, 1000.0, 5000.0])
+def test_a_pure_tone_in_half_precision_matches_float32(dtype: torch.dtype, freq: float) -> None:
+    # A pure tone is the hard case: a Hann window rounded to half precision leaks the tone's
+    # energy into every band, tens of dB above the true (near-floor) level of distant bands.
+    cfg = WavCapsConfig()
+    t = np.arange(cfg.sample_rate * 2) / cfg.sample_rate
+    tone = torch.from_numpy((0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32))[None]
+    full = LogMelFrontEnd(cfg)
+    half = LogMelFrontEnd(cfg).to(dtype)  # what model.to(dtype) does to every buffer
+    assert half.window.dtype == torch.float32 and half.mel_basis.dtype == torch.float32
+    diff = (half(tone) - full(tone)).abs().max().item()
+    assert diff < 0.5, f"{diff:.1f} dB off in half precision"
+
+
+def test_casting_the_parent_model_keeps_the_front_end_in_float32() -> None:
+    cfg = WavCapsConfig()
+    model = torch.nn.Sequential(LogMelFrontEnd(cfg), torch.nn.Linear(4, 4))
+    model.to(torch.float16)  # as load_wavcaps casts the whole model for a GPU
+    assert model[1].weight.dtype == torch.float16
+    front = model[0]
+    assert front.window.dtype == torch.float32
+    assert torch.equal(front.window, torch.hann_window(cfg.n_fft, periodic=True))
+    expected = mel_filterbank(32000, 1024, 64, 50.0, 14000.0).astype(np.float32)
+    assert np.array_equal(front.mel_basis.numpy(), expected)
+    model.half().double()  # any cast, any order
+    assert front.window.dtype == torch.float32 and front.mel_basis.dtype == torch.float32

@@ -17,7 +17,7 @@ from captioner.backends import WAVCAPS_MARKER
 from captioner.types import AudioTextModel
 from captioner.wavcaps import MARKER, WavCapsBackend, WavCapsConfig, import_checkpoint, load_wavcaps
 from wavcaps.reference import reference_audio_embedding
-from wavcaps.synthetic import FULL, official_state, write_checkpoint
+from wavcaps.synthetic import FULL, WAVCAPS_CONFIG, official_state, write_checkpoint
 
 # Deselect with -m "not slow" for a quick run; CI runs it.
 pytestmark = pytest.mark.slow
@@ -47,7 +47,7 @@ def full_import(
     bert_tokenizer: Path,
 ) -> Iterator[Path]:
     work = tmp_path_factory.mktemp("wavcaps-full")
-    ckpt = write_checkpoint(work / "HTSAT-BERT-PT.pt", full_state)
+    ckpt = write_checkpoint(work / "HTSAT-BERT-PT.pt", full_state, config=WAVCAPS_CONFIG)
     out = import_checkpoint(ckpt, work / "imported", tokenizer_dir=bert_tokenizer)
     ckpt.unlink()  # 580 MB; the folder must stand on its own from here
     yield out
@@ -174,3 +174,39 @@ def test_audio_matches_wavcaps_reference_forward(
     cos = float((got * want).sum())
     assert cos > 0.9999, cos
     torch.testing.assert_close(got, want, atol=2e-4, rtol=0)
+
+
+@pytest.mark.parametrize("with_config", [True, False])
+def test_a_checkpoint_missing_its_last_bert_layer_is_refused(
+    full_state: dict[str, torch.Tensor], with_config: bool
+) -> None:
+    from captioner.wavcaps import WavCapsImportError, convert_state_dict
+
+    layer = T + "encoder.layer.11."
+    state = {k: v for k, v in full_state.items() if not k.startswith(layer)}
+    saved = WAVCAPS_CONFIG if with_config else None
+    with pytest.raises(WavCapsImportError) as err:
+        convert_state_dict(state, saved_config=saved)
+    message = str(err.value)
+    assert "truncated WavCaps checkpoint: 16 tensor(s)" in message
+    for name in (k for k in full_state if k.startswith(layer)):
+        assert name in message  # named as in the checkpoint
+    assert ("saved WavCaps config" in message) == with_config
+
+
+@pytest.mark.parametrize("with_config", [True, False])
+def test_a_checkpoint_missing_an_htsat_block_is_refused(
+    full_state: dict[str, torch.Tensor], with_config: bool
+) -> None:
+    from captioner.wavcaps import WavCapsImportError, convert_state_dict
+
+    block = A + "layers.2.blocks.5."
+    gone = sorted(k for k in full_state if k.startswith(block))
+    assert len(gone) == 15  # 14 weights and the shifted block's attention mask
+    state = {k: v for k, v in full_state.items() if not k.startswith(block)}
+    saved = WAVCAPS_CONFIG if with_config else None
+    with pytest.raises(WavCapsImportError) as err:
+        convert_state_dict(state, saved_config=saved)
+    message = str(err.value)
+    assert "truncated WavCaps checkpoint: 15 tensor(s)" in message
+    assert all(name in message for name in gone)
