@@ -105,6 +105,7 @@ class CaptionsMixin(LibraryBase):
             "device": prov.device,
             "dtype": prov.dtype,
             "vocabulary": prov.vocabulary,
+            "preset": prov.preset,
             "version": prov.version,
             "timings": caption.timings,
         }
