@@ -101,3 +101,48 @@ def test_the_app_sets_its_window_icon_and_desktop_file_name(tmp_path: Path) -> N
     name, sizes = proc.stdout.strip().splitlines()[-2:]
     assert name == resources.APP_ID
     assert sizes == str(list(resources.ICON_SIZES))
+
+
+def _install_entry(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(data.parent), "XDG_DATA_HOME": str(data)}
+    return subprocess.run(
+        ["bash", str(ROOT / "scripts" / "install-desktop-entry.sh"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_install_desktop_entry_puts_entry_icons_and_metainfo_in_place(tmp_path: Path) -> None:
+    data = tmp_path / "share"
+    program = tmp_path / "My Apps" / "earmark-gui"
+    proc = _install_entry(data, "--exec", str(program))
+    assert proc.returncode == 0, proc.stderr
+    entry = (data / "applications" / f"{resources.APP_ID}.desktop").read_text(encoding="utf-8")
+    assert f'\nExec="{program}"\n' in entry
+    assert entry.replace(
+        f'Exec="{program}"', "Exec=earmark-gui"
+    ) == resources.desktop_entry().read_text(encoding="utf-8")
+    for size in resources.ICON_SIZES:
+        icon = data / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{resources.APP_ID}.png"
+        assert icon.read_bytes() == resources.icon_png(size).read_bytes()
+    assert (data / "icons" / "hicolor" / "scalable" / "apps" / f"{resources.APP_ID}.svg").is_file()
+    assert (data / "metainfo" / f"{resources.APP_ID}.metainfo.xml").is_file()
+    if shutil.which("desktop-file-validate"):
+        check = subprocess.run(
+            ["desktop-file-validate", str(data / "applications" / f"{resources.APP_ID}.desktop")],
+            capture_output=True,
+            text=True,
+        )
+        assert check.returncode == 0 and not check.stdout.strip(), check.stdout
+
+    assert _install_entry(data, "--uninstall").returncode == 0
+    assert [p for p in data.rglob("*") if p.is_file()] == []
+
+
+def test_install_desktop_entry_refuses_a_path_it_cannot_quote(tmp_path: Path) -> None:
+    proc = _install_entry(tmp_path / "share", "--exec", str(tmp_path / "$HOME" / "earmark-gui"))
+    assert proc.returncode == 2
+    assert "cannot write" in proc.stderr
+    assert not (tmp_path / "share" / "applications").exists()
