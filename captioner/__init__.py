@@ -6,7 +6,12 @@ Importing this package is cheap. The heavy parts (torch, transformers) load only
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from captioner.config import CaptionerConfig
+    from captioner.facade import Captioner
+    from captioner.types import Caption, CaptionFailure, KeywordScore
 
 __version__ = "0.1.0"
 
@@ -19,19 +24,20 @@ __all__ = [
     "__version__",
 ]
 
-_LAZY = {
-    "Captioner": ("captioner.facade", "Captioner"),
-    "CaptionerConfig": ("captioner.config", "CaptionerConfig"),
-    "Caption": ("captioner.types", "Caption"),
-    "CaptionFailure": ("captioner.types", "CaptionFailure"),
-    "KeywordScore": ("captioner.types", "KeywordScore"),
-}
-
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+    # Plain import statements, not importlib by name: bundlers (PyInstaller) find modules by
+    # reading import statements, even inside functions, and would otherwise leave these out.
+    if name == "Captioner":
+        from captioner.facade import Captioner
 
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
+        return Captioner
+    if name == "CaptionerConfig":
+        from captioner.config import CaptionerConfig
+
+        return CaptionerConfig
+    if name in ("Caption", "CaptionFailure", "KeywordScore"):
+        from captioner import types
+
+        return getattr(types, name)
     raise AttributeError(f"module 'captioner' has no attribute {name!r}")

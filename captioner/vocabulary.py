@@ -17,9 +17,14 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +35,10 @@ __all__ = [
     "load_vocabulary",
 ]
 
-AUDIOSET_CSV = (
-    Path(__file__).resolve().parent.parent / "resources" / "audioset" / ("class_labels_indices.csv")
+# Package data (see captioner/resources/audioset/README.md), found the same way in a checkout,
+# an installed wheel or a frozen bundle.
+AUDIOSET_CSV: Traversable = (
+    files("captioner") / "resources" / "audioset" / "class_labels_indices.csv"
 )
 
 
@@ -70,7 +77,13 @@ def load_vocabulary(path: str | os.PathLike[str] | None) -> Vocabulary:
         ValueError: If the file cannot be read or holds no keywords.
     """
     if path is None:
-        names = _read_csv_column(AUDIOSET_CSV)
+        try:
+            names = _parse_csv(AUDIOSET_CSV.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValueError(
+                f"Earmark's AudioSet vocabulary cannot be read ({exc}); the installation is "
+                "incomplete: reinstall Earmark"
+            ) from None
         return Vocabulary("audioset", tuple(names), _hash(names))
     p = Path(path).expanduser()
     try:
@@ -88,10 +101,6 @@ def load_vocabulary(path: str | os.PathLike[str] | None) -> Vocabulary:
     if not keywords:
         raise ValueError(f"vocabulary file {p} holds no keywords")
     return Vocabulary(p.name, tuple(keywords), _hash(keywords))
-
-
-def _read_csv_column(path: Path) -> list[str]:
-    return _parse_csv(path.read_text(encoding="utf-8"))
 
 
 def _parse_csv(text: str) -> list[str]:

@@ -65,8 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
 
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication, QMessageBox
 
+    from desktop import resources
     from desktop.gui.main_window import MainWindow
     from desktop.gui.style import apply_style
     from desktop.library.paths import default_db_path
@@ -74,6 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
     app.setApplicationName("Earmark")
+    # The shell matches windows to the .desktop entry (and its icon) by this name.
+    app.setDesktopFileName(resources.APP_ID)
+    icon = QIcon()
+    for png in resources.icon_pngs():
+        icon.addFile(str(png))
+    app.setWindowIcon(icon)
     apply_style(app)
     db_path = Path(args.db).expanduser() if args.db else default_db_path()
     try:

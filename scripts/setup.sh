@@ -13,7 +13,9 @@ SYSTEM_PACKAGES=(libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 l
   libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0
   # Metadata tests: independent readers (exiftool, mediainfo) and an encoder for every format.
-  libimage-exiftool-perl mediainfo ffmpeg)
+  libimage-exiftool-perl mediainfo ffmpeg
+  # Packaging tests: validators for the .desktop entry and the AppStream metainfo.
+  desktop-file-utils appstream)
 command -v java >/dev/null 2>&1 || SYSTEM_PACKAGES+=(openjdk-17-jre-headless)
 
 install_system_packages() {
@@ -35,17 +37,28 @@ install_system_packages() {
 
 install_python_packages() {
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-  local stamp="$VENV/.earmark-installed"
-  local want
-  want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
+  local stamp="$VENV/.earmark-installed" index_stamp="$VENV/.earmark-torch-index"
+  local index="${EARMARK_TORCH_INDEX:-}" want
+  # The torch index is part of what was installed: choosing another one reruns the install.
+  want="$( { cat pyproject.toml scripts/setup.sh; printf 'torch-index=%s\n' "$index"; } |
+    sha256sum | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
   echo "setup: installing Python packages into $VENV (first run takes a few minutes)"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   local extra=()
-  [ -n "${EARMARK_TORCH_INDEX:-}" ] && extra+=(--extra-index-url "$EARMARK_TORCH_INDEX")
+  [ -n "$index" ] && extra+=(--extra-index-url "$index")
+  # An installed torch satisfies the requirement whatever its build, so pip would keep it:
+  # after the index changed (or was first set on an older set-up), reinstall torch from it.
+  if [ -f "$stamp" ] && [ "$(cat "$index_stamp" 2>/dev/null)" != "$index" ]; then
+    echo "setup: EARMARK_TORCH_INDEX changed; reinstalling torch from ${index:-PyPI}"
+    local torch_req
+    torch_req="$(grep -o '"torch[^"]*"' pyproject.toml | head -n 1 | tr -d '"')"
+    "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "${extra[@]}" "$torch_req"
+  fi
   "$VENV/bin/python" -m pip install -q "${extra[@]}" -e ".[dev,eval]"
+  printf '%s\n' "$index" >"$index_stamp"
   echo "$want" >"$stamp"
 }
 

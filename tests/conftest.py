@@ -9,6 +9,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,23 @@ import pytest
 import soundfile as sf
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_earmark_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One data folder for work done outside a test, e.g. module-scoped fixtures loading a
+    Captioner (it writes the keyword-embedding cache). Session-scoped fixtures are set up before
+    module- and function-scoped ones, so nothing ever falls back to the user's data folder.
+    """
+    home = tmp_path_factory.mktemp("earmark-session-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EARMARK_HOME", str(home))
+        yield home
+
+
 @pytest.fixture(autouse=True)
 def _earmark_home(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    _session_earmark_home: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Path:
     """Keep every test's data folder (databases, caches, settings) out of the user's home."""
     home = tmp_path_factory.mktemp("earmark-home")
