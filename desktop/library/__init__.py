@@ -16,7 +16,8 @@ Layout: ``library.py`` (the class, lifecycle), ``_roots.py`` (roots, scanning in
 ``scanning.py`` (walking the disk, headers, fingerprints), ``_captions.py`` (captions,
 keywords, embeddings), ``_queue.py`` (the persisted job queue), ``_query.py`` and ``_sql.py``
 (listing, filters, FTS5), ``semantic.py`` (embedding matrix, RRF), ``jobs.py`` (job loop),
-``export.py`` (CSV), ``schema.py`` (migrations), ``types.py`` (rows, queries, events).
+``export.py`` (CSV), ``schema.py`` (migrations), ``types.py`` (rows, queries, events),
+``_edits.py`` (user edits with undo records, removals, lone files, natural name keys).
 """
 
 from desktop.library.export import CSV_COLUMNS, export_csv
@@ -24,7 +25,9 @@ from desktop.library.jobs import CaptionerLike, JobRunSummary, run_jobs
 from desktop.library.library import Library
 from desktop.library.types import (
     SORTABLE_COLUMNS,
+    CaptionChange,
     CaptionRecord,
+    CaptionSource,
     FileQuery,
     FileRow,
     FileStatus,
@@ -33,6 +36,7 @@ from desktop.library.types import (
     JobRow,
     JobState,
     QueueCounts,
+    RemovalImpact,
     RootInfo,
     ScanError,
     ScanProgress,
@@ -46,7 +50,9 @@ from desktop.library.types import (
 __all__ = [
     "CSV_COLUMNS",
     "SORTABLE_COLUMNS",
+    "CaptionChange",
     "CaptionRecord",
+    "CaptionSource",
     "CaptionerLike",
     "FileQuery",
     "FileRow",
@@ -58,6 +64,7 @@ __all__ = [
     "JobState",
     "Library",
     "QueueCounts",
+    "RemovalImpact",
     "RootInfo",
     "ScanError",
     "ScanProgress",

@@ -14,6 +14,7 @@ import sqlite_utils
 
 from desktop.library._base import FILE_COLUMNS, file_row
 from desktop.library._captions import CaptionsMixin
+from desktop.library._edits import EditsMixin
 from desktop.library._query import QueryMixin
 from desktop.library._queue import QueueMixin
 from desktop.library._roots import RootsMixin
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 _BUSY_TIMEOUT_MS = 30_000
 
 
-class Library(RootsMixin, CaptionsMixin, QueueMixin, QueryMixin):
+class Library(RootsMixin, CaptionsMixin, QueueMixin, QueryMixin, EditsMixin):
     """A sound library stored in one SQLite database (WAL mode).
 
     A ``Library`` wraps one connection and must only be used from the thread that opened it;
