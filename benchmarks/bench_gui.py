@@ -131,10 +131,10 @@ def bench_stalls(
     meter = GapMeter()
     try:
         # Scan: drop a folder of many files with the worker paused, so only the scan runs.
-        win.set_paused(True)
+        win.captioning.set_paused(True)
         meter.start()
         t0 = time.perf_counter()
-        win.add_paths([str(scan_dir)])
+        win.library_actions.add_paths([str(scan_dir)])
         ok = _run_until(
             app, lambda: win.runner.pending == 0 and win.file_model.rowCount() >= n_scan, 600
         )
@@ -152,14 +152,18 @@ def bench_stalls(
         # Captioning: model load (first job) and then the files with the loaded models.
         marks: dict[str, float] = {}
         done: list[int] = []
-        win.worker.captioned.connect(lambda fid: done.append(fid))
-        win.worker.loadingStarted.connect(lambda: marks.setdefault("loading", time.perf_counter()))
-        win.worker.modelLoaded.connect(lambda *_: marks.setdefault("loaded", time.perf_counter()))
-        win.add_paths([str(cap_dir)])
+        win.captioning.worker.captioned.connect(lambda fid: done.append(fid))
+        win.captioning.worker.loadingStarted.connect(
+            lambda: marks.setdefault("loading", time.perf_counter())
+        )
+        win.captioning.worker.modelLoaded.connect(
+            lambda *_: marks.setdefault("loaded", time.perf_counter())
+        )
+        win.library_actions.add_paths([str(cap_dir)])
         _run_until(app, lambda: win.library.queue_counts().queued > 0, 120)
         meter.start()
         t0 = time.perf_counter()
-        win.set_paused(False)
+        win.captioning.set_paused(False)
         ok = _run_until(
             app,
             lambda: win.library.queue_counts().pending == 0 and len(done) >= n_caption,
@@ -196,7 +200,7 @@ def _ms_stats(samples: list[float]) -> dict[str, float]:
 
 
 def bench_table(app: QApplication, db: Path, pages: int, jumps: int) -> dict[str, Any]:
-    from desktop.gui.file_model import FileTableModel
+    from desktop.gui.views.file_model import FileTableModel
     from desktop.library import Library
 
     result: dict[str, Any] = {}

@@ -1,45 +1,70 @@
-"""The main window: sidebar, search, file table, detail and queue, wired to the worker.
+"""The main window: the composition of views and controllers, laid out and wired.
 
-Threads: this window and its models use a GUI-thread :class:`Library`; the caption worker has
-its own connection on its own thread; scans, drops, exports, waveforms and "find similar" run
-on ``self.runner``'s pool and open their own connections. Nothing here waits for a worker,
+This file holds three things: building the widgets and the layout, one wiring table (which
+view's request goes to which controller, which controller's report goes to which view), and
+the few window-level events (drops, closing) plus the glue that opens dialogs. Behaviour
+lives in :mod:`desktop.gui.controllers`; what is shown in :mod:`desktop.gui.views`.
+
+Threads: the window and its item models read through a GUI-thread :class:`Library`; every
+write goes through the :class:`~desktop.gui.writer.LibraryWriter`'s thread; the caption
+worker has its own thread and connection; scans, drops, exports, waveforms and "find similar"
+run on ``self.runner``'s pool with their own connections. Nothing here waits for a worker,
 except closing, which lets the file being captioned finish so no result is half written.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-from PySide6.QtCore import QItemSelection, QModelIndex, QObject, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QByteArray, Qt, QThreadPool, QTimer, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QPushButton,
-    QTableView,
-    QTreeView,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
-from desktop.gui import background
-from desktop.gui.captioning import CaptioningMixin
-from desktop.gui.detail import DetailPanel
-from desktop.gui.file_model import FileTableModel
-from desktop.gui.models_dialog import ModelsDialog
-from desktop.gui.playback import PlaybackController
-from desktop.gui.queue_panel import QueuePanel
-from desktop.gui.search_bar import SearchBar
+from desktop.gui.background import LibrarySnapshot
+from desktop.gui.controllers.captioning import CaptioningController
+from desktop.gui.controllers.edits import EditsController
+from desktop.gui.controllers.library_actions import LibraryActions
+from desktop.gui.controllers.playback import PlaybackController
+from desktop.gui.controllers.search import SearchController
+from desktop.gui.controllers.selection import SelectionController
+from desktop.gui.dialogs import pickers
+from desktop.gui.dialogs.about import ShortcutsDialog, show_about
+from desktop.gui.dialogs.batch_edit_dialog import BatchEditDialog
+from desktop.gui.dialogs.confirm import MessageBoxAsker, show_details
+from desktop.gui.dialogs.export_dialog import ExportDialog, ExportScope
+from desktop.gui.dialogs.history_dialog import HistoryDialog
+from desktop.gui.dialogs.models_dialog import ModelsDialog
+from desktop.gui.dialogs.settings_dialog import SettingsDialog
+from desktop.gui.journal import EditJournal
 from desktop.gui.settings import AppSettings
-from desktop.gui.side_models import FOLDER_ROLE, ROOT_ROLE, FolderTreeModel, QueueModel
-from desktop.gui.table_menu import TableMenu
 from desktop.gui.tasks import TaskRunner
-from desktop.gui.waveform import WaveformCache
-from desktop.gui.window_layout import build_menus, build_widgets
+from desktop.gui.ui_state import UiState
+from desktop.gui.views.actions import WindowActions
+from desktop.gui.views.detail import DetailPanel
+from desktop.gui.views.empty_state import EmptyState
+from desktop.gui.views.file_model import FileTableModel
+from desktop.gui.views.file_table import FileTableView
+from desktop.gui.views.message_bar import MessageBar
+from desktop.gui.views.queue_panel import QueuePanel
+from desktop.gui.views.search_bar import SearchBar
+from desktop.gui.views.sidebar import SidebarView
+from desktop.gui.views.widgets import ElidedLabel
+from desktop.gui.waveforms import WaveformCache
 from desktop.gui.worker import CaptionerFactory, load_captioner
-from desktop.library import FileQuery, FileRow, Library, ScanProgress, ScanReport
+from desktop.gui.writer import LibraryWriter
+from desktop.library import FileQuery, FileRow, Library, RemovalImpact
 from desktop.library.paths import data_dir
 
 log = logging.getLogger(__name__)
@@ -47,13 +72,7 @@ log = logging.getLogger(__name__)
 __all__ = ["MainWindow"]
 
 
-class _ScanRelay(QObject):
-    """Carries scan progress from the pool to the status bar (queued)."""
-
-    advanced = Signal(int, str)
-
-
-class MainWindow(CaptioningMixin, QMainWindow):
+class MainWindow(QMainWindow):
     """Earmark's main window over one library database.
 
     Args:
@@ -62,21 +81,8 @@ class MainWindow(CaptioningMixin, QMainWindow):
         captioner_factory: Builds the captioner on the worker thread (tests pass a fake).
         autostart: Resume a queue left from last time as soon as the window opens.
         pool: Thread pool for short I/O tasks (default: a private one).
+        ui_state: The remembered layout (default: read from the data folder).
     """
-
-    # Built by desktop.gui.window_layout.build_widgets.
-    sidebar: QTreeView
-    search: SearchBar
-    banner: QLabel
-    banner_button: QPushButton
-    table: QTableView
-    menu: TableMenu
-    detail: DetailPanel
-    queue_panel: QueuePanel
-
-    workRequested = Signal()
-    shutdownRequested = Signal()
-    settingsChanged = Signal(object)
 
     def __init__(
         self,
@@ -85,10 +91,12 @@ class MainWindow(CaptioningMixin, QMainWindow):
         captioner_factory: CaptionerFactory = load_captioner,
         autostart: bool = True,
         pool: QThreadPool | None = None,
+        ui_state: UiState | None = None,
     ) -> None:
         super().__init__()
         self.db_path = Path(db_path)
         self.settings = settings if settings is not None else AppSettings.load()
+        self.ui_state = ui_state if ui_state is not None else UiState.load()
         self.library = Library.open(self.db_path)
         if pool is None:
             # Private pool: waveform reads and scans are disk-bound, two at a time is plenty and
@@ -96,284 +104,630 @@ class MainWindow(CaptioningMixin, QMainWindow):
             pool = QThreadPool(self)
             pool.setMaxThreadCount(2)
         self.runner = TaskRunner(pool, self)
-        self.waveforms = WaveformCache(data_dir() / "waveforms")
-        self.playback = PlaybackController(self)
-        self._embeddings: dict[str, np.ndarray] = {}
-        self._embedding_model: str | None = None
-        self._user_wants_captions = False
-        self._scan_cancel = threading.Event()
-        self._scan_relay = _ScanRelay(self)
-        self._scan_relay.advanced.connect(self._on_scan_progress)
+        self.asker = MessageBoxAsker(self)
+        self.writer = LibraryWriter(self.db_path, EditJournal(self.db_path), self)
+        self.last_message = ""  # the last problem shown (tests and the screenshot script)
         self._closing = False
-        self.last_message = ""  # the last problem shown to the user (tests read it)
-        self.models_dialog: ModelsDialog | None = None
-        self._models_missing = False  # the last load found no models (until settings change)
-        self._load_failed = False
+        self._first_show = True
+        self._header_restored = False
+        self._open_dialogs: dict[str, QWidget] = {}
         self.setWindowTitle("Earmark")
         self.setAcceptDrops(True)
 
-        self.file_model = FileTableModel(self.library, self, background_db=self.db_path)
-        self.folder_model = FolderTreeModel(self)
-        self.queue_model = QueueModel(self)
-        build_widgets(self)
-        build_menus(self)
-        # After the view has re-sorted the model: later searches and filters keep that order.
-        self.table.horizontalHeader().sortIndicatorChanged.connect(
-            lambda *_: self.search.set_sort(self.file_model.query)
+        # Controllers: state and behaviour.
+        self.playback = PlaybackController(self)
+        self.edits = EditsController(self.library, self.writer, self)
+        self.captioning = CaptioningController(
+            self.library, self.writer, self.settings, captioner_factory, self.asker, self
         )
-        self._start_worker(captioner_factory)
-        self._snapshot_timer = QTimer(self)
-        self._snapshot_timer.setSingleShot(True)
-        self._snapshot_timer.setInterval(300)  # coalesce bursts of per-file events
-        self._snapshot_timer.timeout.connect(self.refresh_side_panels)
-        self.refresh_side_panels()
-        self._update_status()
+        self.searching = SearchController(self.library, self.runner, self)
+        self.library_actions = LibraryActions(
+            self.library, self.runner, self.writer, self.asker, self
+        )
+        self.selection = SelectionController(
+            self.library,
+            self.runner,
+            WaveformCache(data_dir() / "waveforms"),
+            self.playback,
+            self.edits.pending_edit,
+            self,
+        )
+        # Views: what is shown.
+        self.file_model = FileTableModel(self.library, self, background_db=self.db_path)
+        self.window_actions = WindowActions(self)
+        self._build_layout()
+        self.window_actions.build_menus(self.menuBar())
+        self._wire()
+        self._restore_ui()
+        self._update_actions()
+        self._update_counts()
+        self.show_empty_state(self.library.count_files(_EVERY_FILE) == 0)
+        self.library_actions.refresh_snapshot()
+        self.edits.replay_journal()
+        self.library_actions.refresh_name_keys()
         if autostart:
-            self.workRequested.emit()
+            self.captioning.resume_queue()
 
-    # -- queries and selection -----------------------------------------------------------------
+    # -- layout ------------------------------------------------------------------------------
 
-    def apply_query(self, query: FileQuery) -> None:
-        """Show the files matching ``query`` (semantic text is embedded by the worker first)."""
-        self._set_banner("")
-        if query.text and query.mode in ("semantic", "hybrid"):
-            if query.text not in self._embeddings:
-                self.statusBar().showMessage("Understanding your description…")
-                self._user_wants_captions = True  # a semantic search may need the models
-                self.worker.request_text_embedding(query.text)
-                return
-            self.library.set_text_embedder(self._embed_from_cache, self._embedding_model)
-        self.file_model.set_query(query)
-        header = self.table.horizontalHeader()
-        # Search results come in relevance order: no column is the sort key then.
-        header.setSortIndicatorShown(query.sort != "rank" or not query.text)
-        if self.file_model.last_error:
-            self.show_message(self.file_model.last_error)
-        self._update_status()
+    def _build_layout(self) -> None:
+        self.sidebar = SidebarView()
+        self.search = SearchBar()
+        self.table = FileTableView(self.file_model)
+        self.detail = DetailPanel()
+        self.queue_panel = QueuePanel()
+        self.empty_state = EmptyState()
+        self.message_bar = MessageBar()
+        self.banner = ElidedLabel("", min_chars=10)
+        self.banner.setObjectName("banner")
+        self.banner_button = QPushButton("Back to search")
+        self.banner_row = QWidget()
+        banner_layout = QHBoxLayout(self.banner_row)
+        banner_layout.setContentsMargins(0, 0, 0, 0)
+        banner_layout.addWidget(self.banner, 1)
+        banner_layout.addWidget(self.banner_button)
+        self.banner_row.setVisible(False)
 
-    def _embed_from_cache(self, texts: object) -> np.ndarray:
-        return np.stack([self._embeddings[t] for t in texts])  # type: ignore[attr-defined]
+        self.centre_stack = QStackedWidget()
+        self.centre_stack.addWidget(self.table)
+        self.centre_stack.addWidget(self.empty_state)
+        centre = QWidget()
+        centre.setObjectName("centre")
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(10, 10, 6, 0)
+        centre_layout.setSpacing(8)
+        centre_layout.addWidget(self.search)
+        centre_layout.addWidget(self.message_bar)
+        centre_layout.addWidget(self.banner_row)
+        centre_layout.addWidget(self.centre_stack, 1)
 
-    def _on_text_embedded(self, text: str, vector: object) -> None:
-        self._embeddings[text] = np.asarray(vector, dtype=np.float32)
-        if self.search.query().text == text:
-            self.apply_query(self.search.query())
+        side = QWidget()
+        side.setObjectName("sidebarBox")
+        side.setMinimumWidth(130)
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(8, 12, 4, 8)
+        side_layout.setSpacing(6)
+        heading = QLabel("LIBRARY")
+        heading.setObjectName("sectionLabel")
+        side_layout.addWidget(heading)
+        side_layout.addWidget(self.sidebar, 1)
 
-    def _on_folder_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self.search.set_scope(current.data(ROOT_ROLE), current.data(FOLDER_ROLE))
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.right_splitter.setObjectName("rightSplitter")
+        self.right_splitter.addWidget(self.detail)
+        self.right_splitter.addWidget(self.queue_panel)
+        self.right_splitter.setSizes([470, 290])
+        self.right_splitter.setMinimumWidth(300)
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.main_splitter.setObjectName("mainSplitter")
+        self.main_splitter.addWidget(side)
+        self.main_splitter.addWidget(centre)
+        self.main_splitter.addWidget(self.right_splitter)
+        self.main_splitter.setStretchFactor(0, 0)
+        self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.setStretchFactor(2, 0)
+        self.main_splitter.setCollapsible(1, False)
+        self.main_splitter.setSizes([180, 700, 360])
+        self.setCentralWidget(self.main_splitter)
+
+        self.waiting_label = ElidedLabel("", min_chars=30)
+        self.waiting_label.setObjectName("waitingLabel")
+        self.waiting_label.setVisible(False)
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("countLabel")
+        self.count_label.setFixedWidth(
+            self.fontMetrics().horizontalAdvance("888,888 of 888,888 shown") + 16
+        )
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.statusBar().addPermanentWidget(self.waiting_label, 1)
+        self.statusBar().addPermanentWidget(self.count_label)
+
+    # -- the wiring table --------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        a, cap, edits = self.window_actions, self.captioning, self.edits
+        search, lib, sel = self.searching, self.library_actions, self.selection
+        undo = edits.undo_stack
+        wiring: tuple[tuple[Any, Any], ...] = (
+            # Search and what the table shows.
+            (self.search.queryChanged, search.set_query),
+            (self.search.resultsRequested, self.table.focus_results),
+            (self.search.escapePressed, self.playback.stop),
+            (self.sidebar.scopeChanged, self.search.set_scope),
+            (search.queryReady, self.file_model.set_query),
+            (search.rowsReady, self.file_model.show_rows),
+            (search.bannerChanged, self._set_banner),
+            (search.embeddingNeeded, cap.request_text_embedding),
+            (self.banner_button.clicked, search.back_to_search),
+            (cap.textEmbedded, search.on_text_embedded),
+            (cap.textEmbeddingFailed, search.on_text_embedding_failed),
+            (cap.modelChanged, search.set_embedding_model),
+            (self.file_model.queryFailed, self.show_problem),
+            (self.file_model.modelReset, self._update_counts),
+            (self.table.horizontalHeader().sortIndicatorChanged, self._remember_sort),
+            # The table's requests.
+            (self.table.currentFileChanged, sel.set_current),
+            (self.table.selectionCountChanged, self._update_actions),
+            (self.table.editRequested, self.detail.begin_edit),
+            (self.table.playRequested, sel.toggle_playback),
+            (self.table.stopRequested, self.playback.stop),
+            (self.table.removeRequested, lib.remove_files),
+            (self.table.findSimilarRequested, search.find_similar),
+            (self.table.revealRequested, lib.reveal),
+            (self.table.copyRequested, lib.copy_descriptions),
+            (self.table.historyRequested, self.open_history),
+            (self.table.captionAgainRequested, cap.caption_again),
+            (self.table.editSelectedRequested, self.open_batch_edit),
+            (self.table.exportSelectionRequested, self.open_export_selection),
+            # The file on show.
+            (sel.detailsChanged, self.detail.show_details),
+            (sel.detailsChanged, self._update_actions),
+            (sel.waveformChanged, self.detail.waveform.set_overview),
+            (self.detail.editCommitted, edits.save_caption),
+            (self.detail.editingFinished, self.table.setFocus),
+            (self.detail.draftKept, self.show_info),
+            (self.detail.captionAgainRequested, self._caption_again_file),
+            (self.detail.historyRequested, self._open_history_of),
+            (self.detail.playRequested, sel.toggle_playback),
+            (self.playback.playingChanged, self.detail.set_playing),
+            (self.playback.positionChanged, self.detail.waveform.set_playhead),
+            (self.playback.failed, self.show_problem),
+            # Edits and undo.
+            (edits.captionsChanged, self.file_model.refresh_files),
+            (edits.captionsChanged, sel.refresh),
+            (edits.saveStateChanged, self.detail.set_save_state),
+            (edits.waitingChanged, self._show_waiting),
+            (a.undo.triggered, undo.undo),
+            (a.redo.triggered, undo.redo),
+            (undo.canUndoChanged, a.undo.setEnabled),
+            (undo.canRedoChanged, a.redo.setEnabled),
+            (undo.undoTextChanged, self._set_undo_text),
+            (undo.redoTextChanged, self._set_redo_text),
+            # Captioning and the queue.
+            (cap.statusChanged, self.queue_panel.set_status),
+            (cap.progressChanged, self.queue_panel.set_progress),
+            (cap.pausedChanged, self.queue_panel.set_paused),
+            (cap.pausedChanged, a.pause.setChecked),
+            (cap.fileCaptioned, self.file_model.refresh_file),
+            (cap.fileCaptioned, sel.refresh_one),
+            (cap.queueChanged, lib.request_snapshot),
+            (cap.modelsNeeded, self.open_models),
+            (cap.userCaptionsReplacing, edits.record_replacement),
+            (self.queue_panel.pauseToggled, cap.set_paused),
+            (self.queue_panel.cancelRequested, cap.cancel_queued),
+            (self.queue_panel.retryRequested, cap.retry_failed),
+            (self.queue_panel.clearRequested, cap.clear_finished),
+            (self.queue_panel.modelsRequested, self._open_models_menu),
+            (self.queue_panel.detailsRequested, self._show_details),
+            # The library as a whole.
+            (lib.filesAdded, cap.start),
+            (lib.libraryChanged, self.file_model.refresh),
+            (lib.snapshotReady, self._apply_snapshot),
+            (lib.scanningChanged, self._on_scanning),
+            (self.empty_state.addFolderRequested, self.choose_folder),
+            (self.empty_state.addFilesRequested, self.choose_files),
+            (self.message_bar.detailsRequested, self._show_details),
+            # Menus.
+            (a.add_folder.triggered, self.choose_folder),
+            (a.add_files.triggered, self.choose_files),
+            (a.rescan.triggered, lib.rescan),
+            (a.export.triggered, self.open_export),
+            (a.settings.triggered, self.open_settings),
+            (a.quit.triggered, self.close),
+            (a.find.triggered, self.search.focus_search),
+            (a.select_all.triggered, self.table.selectAll),
+            (a.edit_description.triggered, self.detail.begin_edit),
+            (a.edit_selected.triggered, self._edit_selection),
+            (a.history.triggered, self._history_of_current),
+            (a.remove.triggered, self._remove_selection),
+            (a.play.triggered, sel.toggle_playback),
+            (a.autoplay.toggled, sel.set_autoplay),
+            (a.caption_uncaptioned.triggered, cap.caption_uncaptioned),
+            (a.caption_again.triggered, self._caption_again_selection),
+            (a.pause.toggled, cap.set_paused),
+            (a.models.triggered, self._open_models_menu),
+            (a.shortcuts.triggered, self.open_shortcuts),
+            (a.about.triggered, self._open_about),
+        )
+        for signal, slot in wiring:
+            signal.connect(slot)
+        for controller in (cap, edits, search, lib):
+            controller.info.connect(self.show_info)
+            controller.problem.connect(self.show_problem)
+        a.undo.setEnabled(False)
+        a.redo.setEnabled(False)
+
+    # -- glue: what a slot needs from several views ------------------------------------------
 
     def selected_rows(self) -> list[FileRow]:
         """Files selected in the table, in table order."""
-        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        found = (self.file_model.row_at(r) for r in rows)
-        return [r for r in found if r is not None]
+        return self.table.selected_rows()
 
     def current_file(self) -> FileRow | None:
         """The file in the detail panel."""
         return self.detail.file
 
-    def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
-        self.playback.stop()
-        index = self.table.selectionModel().currentIndex()
-        row = self.file_model.row_at(index.row()) if index.isValid() else None
-        self.show_file(row)
+    @Slot()
+    def _update_actions(self, *_args: object) -> None:
+        has_selection = bool(self.table.selectionModel().selectedRows())
+        has_file = self.detail.file is not None
+        for action in (
+            self.window_actions.edit_selected,
+            self.window_actions.remove,
+            self.window_actions.caption_again,
+        ):
+            action.setEnabled(has_selection)
+        for action in (
+            self.window_actions.edit_description,
+            self.window_actions.history,
+            self.window_actions.play,
+        ):
+            action.setEnabled(has_file)
 
-    def show_file(self, row: FileRow | None) -> None:
-        """Put a file in the detail panel and load its waveform off the GUI thread."""
-        record = self.library.current_caption(row.id) if row is not None else None
-        self.detail.show_file(row, record)
-        if row is None:
+    @Slot()
+    def _update_counts(self) -> None:
+        shown = self.file_model.rowCount()
+        self.count_label.setText(f"{shown:,} sound(s) shown")
+
+    @Slot(int, Qt.SortOrder)
+    def _remember_sort(self, *_args: object) -> None:
+        # After the view has re-sorted the model: later searches and filters keep that order.
+        self.search.set_sort(self.file_model.query)
+
+    @Slot(str)
+    def _set_banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner_row.setVisible(bool(text))
+        self._update_counts()
+
+    @Slot(str)
+    def show_info(self, message: str) -> None:
+        """Passing news, in the status bar."""
+        self.statusBar().showMessage(message, 6000)
+
+    @Slot(str)
+    def show_problem(self, message: str) -> None:
+        """Something went wrong: it stays over the table until dismissed."""
+        log.info("problem shown: %s", message)
+        self.last_message = message
+        self.message_bar.show_problem(message)
+
+    @Slot(bool, str)
+    def _show_waiting(self, waiting: bool, message: str) -> None:
+        self.waiting_label.setText("⏳ " + message if waiting else "")
+        self.waiting_label.setVisible(waiting)
+
+    @Slot(str)
+    def _set_undo_text(self, text: str) -> None:
+        self.window_actions.undo.setText(f"Undo {text}" if text else "Undo")
+
+    @Slot(str)
+    def _set_redo_text(self, text: str) -> None:
+        self.window_actions.redo.setText(f"Redo {text}" if text else "Redo")
+
+    @Slot(str)
+    def _show_details(self, text: str) -> None:
+        show_details(self, "Earmark", text)
+
+    @Slot(bool)
+    def _on_scanning(self, scanning: bool) -> None:
+        self.window_actions.rescan.setEnabled(not scanning)
+
+    def show_empty_state(self, empty: bool) -> None:
+        """The call to action instead of the table while the library holds no sound."""
+        self.centre_stack.setCurrentWidget(self.empty_state if empty else self.table)
+        self.window_actions.export.setEnabled(not empty)
+
+    @Slot(object)
+    def _apply_snapshot(self, snap: LibrarySnapshot) -> None:
+        if self._closing:
             return
-        cached = self.waveforms.peek(row.path)
-        if cached is not None:
-            self.detail.waveform.set_overview(cached)
-            return
-        self.detail.waveform.set_overview(None, "Loading waveform…")
-        path, file_id = row.path, row.id
+        self.sidebar.populate(snap.roots, snap.folders)
+        self.queue_panel.set_jobs(snap.jobs)
+        self.queue_panel.set_counts(snap.counts)
+        self.show_empty_state(not snap.roots and snap.total_files == 0)
+        self.window_actions.rescan.setEnabled(bool(snap.roots))
 
-        def shown(overview: object) -> None:
-            if self.detail.file is not None and self.detail.file.id == file_id:
-                self.detail.waveform.set_overview(overview)  # type: ignore[arg-type]
-
-        def failed(exc: BaseException) -> None:
-            if self.detail.file is not None and self.detail.file.id == file_id:
-                self.detail.waveform.set_overview(None, f"Cannot read audio: {exc}")
-
-        self.runner.run(lambda: self.waveforms.get(path), shown, failed)
-
-    # -- editing, queueing, playback -----------------------------------------------------------
-
-    def save_user_caption(self, file_id: int, text: str, keywords: list[str]) -> None:
-        """Store the user's caption; later batches keep it (unless re-captioned on purpose)."""
-        try:
-            self.library.set_user_caption(file_id, text, keywords)
-        except (KeyError, ValueError) as exc:
-            self.show_message(f"Caption not saved: {exc}")
-            return
-        self.detail.mark_saved()
-        self.file_model.refresh_file(file_id)
+    @Slot(int)
+    def _caption_again_file(self, file_id: int) -> None:
         row = self.library.get_file(file_id)
-        if row is not None and self.detail.file is not None and self.detail.file.id == file_id:
-            self.detail.show_file(row, self.library.current_caption(file_id))
-        self.statusBar().showMessage("Caption saved.", 4000)
+        if row is not None:
+            self.captioning.caption_again([row])
 
-    def toggle_playback(self) -> None:
-        """Play or stop the file in the detail panel (the space bar)."""
-        row = self.detail.file
-        self.playback.toggle(row.path if row is not None else None)
+    @Slot()
+    def _caption_again_selection(self) -> None:
+        self.captioning.caption_again(self.selected_rows())
 
-    # -- adding files ----------------------------------------------------------------------------
+    @Slot()
+    def _remove_selection(self) -> None:
+        rows = self.selected_rows()
+        if rows:
+            self.library_actions.remove_files(rows)
+
+    @Slot()
+    def _edit_selection(self) -> None:
+        rows = self.selected_rows()
+        if rows:
+            self.open_batch_edit(rows)
+
+    @Slot()
+    def _history_of_current(self) -> None:
+        if self.detail.file is not None:
+            self.open_history(self.detail.file)
+
+    @Slot(int)
+    def _open_history_of(self, file_id: int) -> None:
+        row = self.library.get_file(file_id)
+        if row is not None:
+            self.open_history(row)
+
+    # -- dialogs -------------------------------------------------------------------------------
+
+    @Slot()
+    def choose_folder(self) -> None:
+        """File -> Add folder…"""
+        path = pickers.choose_directory(self, "Add a folder of sounds")
+        if path:
+            self.library_actions.add_paths([path])
+
+    @Slot()
+    def choose_files(self) -> None:
+        """File -> Add files… (each file is added alone, never its folder)."""
+        paths = pickers.choose_files(self, "Add sound files")
+        if paths:
+            self.library_actions.add_paths(paths)
+
+    def _dialog(self, key: str, dialog: QWidget) -> None:
+        self._open_dialogs[key] = dialog
+
+        def gone() -> None:
+            self._open_dialogs.pop(key, None)
+
+        dialog.destroyed.connect(gone)
+
+    def dialog(self, key: str) -> QWidget | None:
+        """An open dialog by name (``settings``, ``models``, ``export``, ``history``…)."""
+        return self._open_dialogs.get(key)
+
+    @Slot()
+    def _open_models_menu(self) -> None:
+        self.open_models("")
+
+    @Slot(str)
+    def open_models(self, reason: str = "") -> None:
+        """Let the person download the models or choose their folders."""
+        existing = self._open_dialogs.get("models")
+        if existing is not None:
+            existing.raise_()
+            return
+        dialog = ModelsDialog(self.settings, self.runner, self, reason=reason or "")
+        self._dialog("models", dialog)
+
+        def finished(_result: int) -> None:
+            chosen = dialog.settings()
+            if (chosen.clap, chosen.llm) != (self.settings.clap, self.settings.llm):
+                self.apply_settings(chosen)
+            if dialog.ready:
+                self.captioning.start()
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        dialog.open()  # window-modal, without a nested event loop
+
+    @Slot()
+    def open_settings(self) -> None:
+        """Edit settings and library folders (what removing a folder forgets is read first)."""
+        self.library_actions.load_root_impacts(self._open_settings_with)
+
+    def _open_settings_with(self, impacts: dict[int, RemovalImpact]) -> None:
+        if self._closing or "settings" in self._open_dialogs:
+            return
+        dialog = SettingsDialog(self.settings, self.library.roots(), self.runner, impacts, self)
+        self._dialog("settings", dialog)
+
+        def finished(result: int) -> None:
+            if result == SettingsDialog.DialogCode.Accepted:
+                self.apply_settings(dialog.settings())
+                changes = dialog.root_changes
+                self.library_actions.remove_roots(changes.removed)
+                if changes.added:
+                    self.library_actions.add_paths(changes.added)
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        dialog.open()
+
+    def apply_settings(self, settings: AppSettings) -> None:
+        """Save new settings and hand a copy to the worker."""
+        self.settings = settings
+        try:
+            settings.save()
+        except OSError as exc:
+            self.show_problem(f"Settings not saved: {exc.strerror or exc}")
+        self.captioning.apply_settings(settings)
+
+    @Slot()
+    def open_export(self, scope: ExportScope = "search") -> None:
+        """Ask what to export and where, then write the CSV on the pool."""
+        counts = {
+            "library": self.library.count_files(None),
+            "search": self.file_model.rowCount(),
+            "selection": len(self.selected_rows()),
+        }
+        dialog = ExportDialog(counts, Path.home() / "earmark-export.csv", scope, self)
+        self._dialog("export", dialog)
+
+        def finished(result: int) -> None:
+            if result == ExportDialog.DialogCode.Accepted:
+                self.export(dialog.scope, dialog.path, dialog.bom)
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        dialog.open()
+
+    @Slot()
+    def open_export_selection(self) -> None:
+        """Export the selected files."""
+        self.open_export("selection")
+
+    def export(self, scope: ExportScope, path: Path, bom: bool = False) -> None:
+        """Write the CSV for ``scope``: text searches by query (any size), semantic results
+        and fixed lists by their exact ids."""
+        model = self.file_model
+        query: FileQuery | None = None
+        ids: list[int] | None = None
+        if scope == "selection":
+            ids = [r.id for r in self.selected_rows()]
+        elif scope == "search":
+            if model.is_fixed_list() or model.query.mode in ("semantic", "hybrid"):
+                ids = model.file_ids()
+            else:
+                query = model.query
+        self.library_actions.export(path, query, ids, bom)
+
+    @Slot(object)
+    def open_history(self, row: FileRow) -> None:
+        """Every caption ``row`` has had, with Restore."""
+        dialog = HistoryDialog(row, self.library.caption_history(row.id), self)
+        self._dialog("history", dialog)
+        dialog.restoreRequested.connect(self.edits.restore)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    @Slot(list)
+    def open_batch_edit(self, rows: Sequence[FileRow]) -> None:
+        """Add/remove keywords or set one description across the selected files."""
+        ids = [r.id for r in rows]
+        dialog = BatchEditDialog(len(ids), self)
+        self._dialog("batch", dialog)
+
+        def finished(result: int) -> None:
+            if result == BatchEditDialog.DialogCode.Accepted:
+                edit = dialog.edit()
+                if edit.description:
+                    self.edits.set_descriptions(ids, edit.description)
+                if edit.add:
+                    self.edits.add_keywords(ids, edit.add)
+                if edit.remove:
+                    self.edits.remove_keywords(ids, edit.remove)
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        dialog.open()
+
+    @Slot()
+    def open_shortcuts(self) -> None:
+        """Help -> Keyboard shortcuts."""
+        dialog = ShortcutsDialog(self.window_actions.shortcut_list(), self)
+        self._dialog("shortcuts", dialog)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    @Slot()
+    def _open_about(self) -> None:
+        self._dialog("about", show_about(self))
+
+    # -- window events -----------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls() and event.source() is None:
-            event.acceptProposedAction()
+        self._accept_drag(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self._accept_drag(event)
+
+    def _accept_drag(self, event: QDragEnterEvent | QDragMoveEvent) -> None:
+        action = _copy_or_link(event.possibleActions())
+        if event.source() is None and event.mimeData().hasUrls() and action is not None:
+            # Never the proposed action as is: a file manager proposes Move, and accepting a
+            # move may delete the originals. Earmark only reads them.
+            event.setDropAction(action)
+            event.accept()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if event.source() is not None or not paths:
+        action = _copy_or_link(event.possibleActions())
+        if event.source() is not None or not paths or action is None:
             event.ignore()  # rows dragged from our own table are not new files
             return
-        event.acceptProposedAction()
-        self.add_paths(paths)
+        event.setDropAction(action)
+        event.accept()
+        self.library_actions.add_paths(paths)
 
-    def add_paths(self, paths: list[str]) -> None:
-        """Add files/folders to the library and queue them (scanned on the pool)."""
-        self.statusBar().showMessage(f"Adding {len(paths)} item(s)…")
-
-        def added(result: object) -> None:
-            assert isinstance(result, background.AddResult)
-            self.statusBar().showMessage(
-                f"Added {len(result.file_ids):,} sound(s); {result.queued:,} queued.", 5000
-            )
-            self.file_model.refresh()
-            self.start_captioning()
-
-        self.runner.run(
-            lambda: background.add_and_queue(self.db_path, paths),
-            added,
-            lambda exc: self.show_message(f"Could not add: {exc}"),
-        )
-
-    def _choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Add a folder of sounds")
-        if path:
-            self.add_paths([path])
-
-    def rescan(self) -> None:
-        """Rescan every root on the pool; progress goes to the status bar."""
-        self._scan_cancel.clear()
-        relay = self._scan_relay
-
-        def progress(p: ScanProgress) -> None:
-            if p.seen % 200 == 0:  # keep the queued signal traffic small on big libraries
-                relay.advanced.emit(p.seen, p.current)
-
-        def done(report: object) -> None:
-            assert isinstance(report, ScanReport)
-            parts = [
-                f"{report.seen:,} files",
-                f"{report.added:,} new",
-                f"{report.updated:,} changed",
-            ]
-            if report.moved:
-                parts.append(f"{report.moved:,} moved")
-            if report.missing:
-                parts.append(f"{report.missing:,} missing")
-            if report.errors:
-                parts.append(f"{report.errors:,} unreadable")
-            self.statusBar().showMessage("Scan finished: " + ", ".join(parts), 6000)
-            self.file_model.refresh()
-            self._snapshot_timer.start()
-
-        self.runner.run(
-            lambda: background.scan_library(self.db_path, progress, self._scan_cancel.is_set),
-            done,
-            lambda exc: self.show_message(f"Scan failed: {exc}"),
-        )
-
-    def _on_scan_progress(self, seen: int, current: str) -> None:
-        self.statusBar().showMessage(f"Scanning… {seen:,} files  {current}")
-
-    # -- refresh and messages ------------------------------------------------------------------
-
-    def refresh_side_panels(self) -> None:
-        """Reload the sidebar counts and the queue off the GUI thread."""
-        if self._closing:
-            return  # late events from the stopped worker
-        self.runner.run(lambda: background.load_snapshot(self.db_path), self._on_snapshot)
-
-    def _on_snapshot(self, snap: object) -> None:
-        assert isinstance(snap, background.LibrarySnapshot)
-        if self._closing:
-            return
-        current = self.sidebar.currentIndex()
-        key = (current.data(ROOT_ROLE), current.data(FOLDER_ROLE)) if current.isValid() else None
-        # Rebuilding moves the sidebar's current item; that must not re-run the table query
-        # (it would reset the table and drop the user's selection after every caption).
-        selection = self.sidebar.selectionModel()
-        selection.blockSignals(True)
-        try:
-            self.folder_model.populate(snap.roots, snap.folders)
-            self.sidebar.expandToDepth(0)
-            if key is not None:
-                self._reselect_folder(key)
-        finally:
-            selection.blockSignals(False)
-        self.queue_model.set_jobs(snap.jobs)
-        self.queue_panel.set_counts(snap.counts)
-        self._update_status()
-
-    def _reselect_folder(self, key: tuple[object, object]) -> None:
-        matches = self.folder_model.match(
-            self.folder_model.index(0, 0),
-            FOLDER_ROLE,
-            key[1],
-            -1,
-            Qt.MatchFlag.MatchRecursive | Qt.MatchFlag.MatchExactly,
-        )
-        for index in matches:
-            if index.data(ROOT_ROLE) == key[0]:
-                self.sidebar.setCurrentIndex(index)
-                return
-
-    def _update_status(self) -> None:
-        shown = self.file_model.rowCount()
-        self.statusBar().showMessage(f"{shown:,} sound(s) shown · library {self.db_path.name}")
-
-    def _set_banner(self, text: str) -> None:
-        self.banner.setText(text)
-        self.banner.setVisible(bool(text))
-        self.banner_button.setVisible(bool(text))
-
-    def show_similar(self, source: FileRow, rows: list[FileRow]) -> None:
-        """Show sounds similar to ``source`` in the table."""
-        self.file_model.show_rows(rows)
-        self._set_banner(f"{len(rows)} sounds similar to {source.name}")
-        self._update_status()
-
-    def show_message(self, message: str) -> None:
-        """Tell the user something went wrong, without blocking offscreen test runs."""
-        log.info("message shown: %s", message)
-        self.statusBar().showMessage(message, 8000)
-        self.last_message = message
-
-    # -- closing ---------------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._first_show:
+            self._first_show = False
+            if not self._header_restored:
+                # The viewport has its real width only once the layout ran.
+                QTimer.singleShot(0, self.table.apply_default_columns)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop cleanly: the current file finishes, the rest of the queue waits for next time."""
+        """Stop cleanly: typed words are saved (or journaled), the current file finishes."""
         if self._closing:
             event.accept()
             return
+        self.detail.commit()  # an edit in progress goes to the journal before anything stops
+        self._save_ui()
         self._closing = True
         self.playback.stop()
-        self._scan_cancel.set()
-        self.worker.request_stop()
-        self.worker.blockSignals(True)  # nothing it says now should reach a closing window
-        self.shutdownRequested.emit()
-        self.worker_thread.wait()
+        self.library_actions.shutdown()
+        self.captioning.shutdown()
+        self.runner.cancel_all()
         self.runner.pool.waitForDone(5000)
+        left = self.writer.stop(2.0)
+        if left:
+            log.info("%d write(s) left for the next start (the library was busy)", left)
         self.file_model.shutdown()
         self.library.close()
         event.accept()
+
+    # -- remembered layout -------------------------------------------------------------------
+
+    def _restore_ui(self) -> None:
+        state = self.ui_state
+        if state.geometry:
+            self.restoreGeometry(QByteArray.fromBase64(state.geometry.encode()))
+        if state.window_state:
+            self.restoreState(QByteArray.fromBase64(state.window_state.encode()))
+        for splitter in (self.main_splitter, self.right_splitter):
+            saved = state.splitters.get(splitter.objectName())
+            if saved:
+                splitter.restoreState(QByteArray.fromBase64(saved.encode()))
+        if state.table_header:
+            header = self.table.horizontalHeader()
+            self._header_restored = header.restoreState(
+                QByteArray.fromBase64(state.table_header.encode())
+            )
+            if self._header_restored:
+                self.file_model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        self.search.set_search_mode(state.search_mode)
+        self.window_actions.autoplay.setChecked(state.autoplay)
+
+    def _save_ui(self) -> None:
+        def b64(data: QByteArray) -> str:
+            return bytes(data.toBase64().data()).decode()
+
+        state = self.ui_state
+        state.geometry = b64(self.saveGeometry())
+        state.window_state = b64(self.saveState())
+        state.table_header = b64(self.table.horizontalHeader().saveState())
+        state.splitters = {
+            s.objectName(): b64(s.saveState()) for s in (self.main_splitter, self.right_splitter)
+        }
+        state.search_mode = self.search.search_mode()
+        state.autoplay = self.window_actions.autoplay.isChecked()
+        state.save()
+
+
+#: Every file, missing ones included: is the library empty?
+_EVERY_FILE = FileQuery(statuses=("ok", "error", "missing"))
+
+
+def _copy_or_link(possible: Qt.DropAction) -> Qt.DropAction | None:
+    if possible & Qt.DropAction.CopyAction:
+        return Qt.DropAction.CopyAction
+    if possible & Qt.DropAction.LinkAction:
+        return Qt.DropAction.LinkAction
+    return None

@@ -20,6 +20,7 @@ keywords, embeddings), ``_queue.py`` (the persisted job queue), ``_query.py`` an
 ``_edits.py`` (user edits with undo records, removals, lone files, natural name keys).
 """
 
+from desktop.library._edits import natural_name_key
 from desktop.library.export import CSV_COLUMNS, export_csv
 from desktop.library.jobs import CaptionerLike, JobRunSummary, run_jobs
 from desktop.library.library import Library
@@ -74,5 +75,6 @@ __all__ = [
     "SortColumn",
     "TextEmbedder",
     "export_csv",
+    "natural_name_key",
     "run_jobs",
 ]

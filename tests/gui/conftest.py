@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from captioner.types import Caption, CaptionFailure, KeywordScore, Provenance
 from desktop.library import Library
@@ -138,3 +139,35 @@ def library_db(tmp_path: Path, sound_folder: Path) -> Path:
         library.add_root(sound_folder)
         library.scan()
     return db
+
+
+WAIT_MS = 10_000
+
+
+def question_box(qtbot, timeout: int = WAIT_MS) -> QMessageBox:
+    """The question (or message) box on screen now, waiting for it to appear."""
+    found: list[QMessageBox] = []
+
+    def shown() -> bool:
+        found[:] = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, QMessageBox) and w.isVisible()
+        ]
+        return bool(found)
+
+    qtbot.waitUntil(shown, timeout=timeout)
+    return found[-1]
+
+
+def answer(qtbot, key: str, timeout: int = WAIT_MS) -> str:
+    """Click the answer ``key`` of the question on screen, like a person; returns its text."""
+    from PySide6.QtCore import Qt
+
+    box = question_box(qtbot, timeout)
+    text = box.text() + "\n" + box.informativeText()
+    button = box.findChild(QPushButton, f"answer-{key}")
+    assert button is not None, f"no answer {key!r} in {text!r}"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not box.isVisible(), timeout=timeout)
+    return text
