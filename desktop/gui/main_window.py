@@ -594,7 +594,7 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
 
-    @Slot(list)
+    @Slot(object)
     def open_batch_edit(self, rows: Sequence[FileRow]) -> None:
         """Add/remove keywords or set one description across the selected files."""
         ids = [r.id for r in rows]

@@ -155,6 +155,7 @@ class LibraryWriter(QObject):
         self._waiting_now = False  # GUI thread's view
         self._thread_waiting = False  # the writer thread's own, so it reports changes once
         self._completed: set[int] = set()  # tickets the thread finished (read at stop)
+        self._stopped = False
         self._reported.connect(self._deliver)
         self._waiting.connect(self._relay_waiting)
         self._thread = threading.Thread(target=self._run, name="earmark-writer", daemon=True)
@@ -200,6 +201,7 @@ class LibraryWriter(QObject):
             self._thread.join(timeout_s)
         self._stop.set()
         self._thread.join(1.0)
+        self._stopped = True  # results still in Qt's queue find their receivers closed
         return self._undone()
 
     def _undone(self) -> int:
@@ -207,6 +209,8 @@ class LibraryWriter(QObject):
 
     @Slot(int, object)
     def _deliver(self, ticket: int, result: object) -> None:
+        if self._stopped:
+            return
         callback = self._callbacks.pop(ticket, None)
         self._ops.pop(ticket, None)
         self._completed.discard(ticket)

@@ -168,6 +168,102 @@ def answer(qtbot, key: str, timeout: int = WAIT_MS) -> str:
     text = box.text() + "\n" + box.informativeText()
     button = box.findChild(QPushButton, f"answer-{key}")
     assert button is not None, f"no answer {key!r} in {text!r}"
+    parent = box.parentWidget()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not box.isVisible(), timeout=timeout)
+    reactivate(qtbot, parent)
     return text
+
+
+def reactivate(qtbot, widget) -> None:
+    """Give the keyboard back to ``widget``'s window after a dialog closed (what a window
+    manager does; the offscreen platform does not)."""
+    if widget is None:
+        return
+    window = widget.window()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+
+
+def click_row(qtbot, table, row: int, modifier=None) -> None:
+    """Click a row of a table view with the mouse (optionally with Ctrl or Shift held)."""
+    from PySide6.QtCore import Qt
+
+    index = table.model().index(row, 0)
+    table.scrollTo(index)
+    rect = table.visualRect(index)
+    qtbot.mouseClick(
+        table.viewport(),
+        Qt.MouseButton.LeftButton,
+        modifier if modifier is not None else Qt.KeyboardModifier.NoModifier,
+        rect.center(),
+    )
+
+
+def row_of(window, name: str) -> int:
+    """The table row showing the file called ``name``."""
+    model = window.file_model
+    for row in range(model.rowCount()):
+        if model.index(row, 0).data() == name:
+            return row
+    raise AssertionError(f"{name} is not in the table")
+
+
+def caption_of(db: Path, name: str):
+    """The current caption record of the file called ``name`` (read with a fresh connection)."""
+    with Library.open(db) as library:
+        (row,) = [r for r in library.list_files(None, 0, 1000) if r.name == name]
+        return library.current_caption(row.id)
+
+
+class LockHolder:
+    """Another program holding the library's write lock until told to let go."""
+
+    def __init__(self, db: Path) -> None:
+        import subprocess
+
+        script = (
+            "import sqlite3, sys\n"
+            "conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)\n"
+            "conn.execute('BEGIN IMMEDIATE')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.readline()\n"
+            "conn.execute('ROLLBACK')\n"
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", script, str(db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().strip() == "locked"
+
+    def release(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.write("\n")
+            self.process.stdin.flush()
+            self.process.wait(30)
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """Build a shown, active main window over a database (fake captioner unless given)."""
+
+    def make(db: Path, fake: FakeCaptioner | None = None, size=(1280, 800), **kwargs):
+        from desktop.gui.main_window import MainWindow
+        from desktop.gui.settings import AppSettings
+
+        captioner = fake if fake is not None else FakeCaptioner()
+        settings = kwargs.pop("settings", AppSettings())
+        win = MainWindow(db, settings, lambda _s: captioner, autostart=False, **kwargs)
+        qtbot.addWidget(win)  # closed at teardown, which stops its threads
+        win.resize(*size)
+        win.show()
+        qtbot.waitExposed(win)
+        win.activateWindow()
+        qtbot.waitUntil(lambda: win.runner.pending == 0 and not win.writer.pending, timeout=WAIT_MS)
+        return win
+
+    return make

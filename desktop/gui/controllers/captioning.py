@@ -56,7 +56,7 @@ class CaptioningController(QObject):
     queueChanged = Signal()
     pausedChanged = Signal(bool)
     modelsNeeded = Signal(str)
-    userCaptionsReplacing = Signal(dict)
+    userCaptionsReplacing = Signal(object)
     modelChanged = Signal(str)
     textEmbedded = Signal(str, object)
     textEmbeddingFailed = Signal(str, str)
@@ -140,7 +140,7 @@ class CaptioningController(QObject):
         if not self.worker.is_paused():
             self._workRequested.emit()
 
-    @Slot(list)
+    @Slot(object)
     def caption_again(self, rows: Sequence[FileRow]) -> None:
         """Queue files to be captioned again; asks before replacing the person's own words."""
         readable = [r.id for r in rows if r.status == "ok"]

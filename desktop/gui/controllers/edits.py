@@ -60,7 +60,7 @@ class EditsController(QObject):
         info(message), problem(message).
     """
 
-    captionsChanged = Signal(list)
+    captionsChanged = Signal(object)
     saveStateChanged = Signal(int, str)
     waitingChanged = Signal(bool, str)
     info = Signal(str)
@@ -123,7 +123,7 @@ class EditsController(QObject):
         op = WriteOp("restore", {"targets": {str(file_id): caption_id}})
         self._writer.submit(op, done)
 
-    @Slot(dict)
+    @Slot(object)
     def record_replacement(self, before: dict[int, int]) -> None:
         """Remember user captions that "Caption again" is about to replace (one undo step).
 

@@ -40,7 +40,7 @@ class LibraryActions(QObject):
         info(message), problem(message).
     """
 
-    filesAdded = Signal(list)
+    filesAdded = Signal(object)
     libraryChanged = Signal()
     snapshotReady = Signal(object)
     scanningChanged = Signal(bool)
@@ -70,7 +70,7 @@ class LibraryActions(QObject):
 
     # -- adding and scanning ---------------------------------------------------------------
 
-    @Slot(list)
+    @Slot(object)
     def add_paths(self, paths: Sequence[str]) -> None:
         """Add files/folders (scanned on the pool) and queue them."""
         paths = [str(p) for p in paths]
@@ -166,7 +166,7 @@ class LibraryActions(QObject):
 
     # -- removing ------------------------------------------------------------------------------
 
-    @Slot(list)
+    @Slot(object)
     def remove_files(self, rows: Sequence[FileRow]) -> None:
         """Forget files after asking (their descriptions go; the files on disk stay)."""
         ids = [r.id for r in rows]
@@ -249,7 +249,7 @@ class LibraryActions(QObject):
         if not reveal_in_file_manager(row.path):
             self.problem.emit(f"Could not open the folder of {row.name}.")
 
-    @Slot(list)
+    @Slot(object)
     def copy_descriptions(self, rows: Sequence[FileRow]) -> None:
         """Put the descriptions on the clipboard."""
         text = copy_captions(rows)

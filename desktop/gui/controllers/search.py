@@ -36,7 +36,7 @@ class SearchController(QObject):
     """
 
     queryReady = Signal(object)
-    rowsReady = Signal(list)
+    rowsReady = Signal(object)
     bannerChanged = Signal(str)
     embeddingNeeded = Signal(str)
     info = Signal(str)

@@ -73,7 +73,7 @@ class SelectionController(QObject):
         if self.autoplay and row.status == "ok":
             self._playback.play(row.path)
 
-    @Slot(list)
+    @Slot(object)
     def refresh(self, file_ids: Sequence[int]) -> None:
         """Show the current file again if its caption changed."""
         if self._current is not None and self._current.id in set(file_ids):

@@ -23,7 +23,7 @@ class WindowActions(QObject):
         self.add_files = self._action("Add files…", "Ctrl+Shift+O")
         self.rescan = self._action("Rescan library", "F5")
         self.export = self._action("Export CSV…", "Ctrl+E")
-        self.settings = self._action("Settings…", QKeySequence.StandardKey.Preferences)
+        self.settings = self._action("Settings…", "Ctrl+,")
         self.quit = self._action("Quit", QKeySequence.StandardKey.Quit)
         self.undo = self._action("Undo", QKeySequence.StandardKey.Undo)
         self.redo = self._action("Redo", QKeySequence.StandardKey.Redo)

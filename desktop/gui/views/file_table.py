@@ -42,13 +42,13 @@ class FileTableView(QTableView):
     editRequested = Signal()
     playRequested = Signal()
     stopRequested = Signal()
-    removeRequested = Signal(list)
+    removeRequested = Signal(object)
     findSimilarRequested = Signal(object)
     revealRequested = Signal(object)
     historyRequested = Signal(object)
-    copyRequested = Signal(list)
-    captionAgainRequested = Signal(list)
-    editSelectedRequested = Signal(list)
+    copyRequested = Signal(object)
+    captionAgainRequested = Signal(object)
+    editSelectedRequested = Signal(object)
     exportSelectionRequested = Signal()
 
     def __init__(self, model: FileTableModel, parent: QWidget | None = None) -> None:
