@@ -96,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_path = Path(args.db).expanduser() if args.db else default_db_path()
     try:
         # The screenshot shows a still state: no captioning starts behind it.
-        window = MainWindow(db_path, autostart=args.screenshot is None)
+        window = MainWindow(
+            db_path, autostart=args.screenshot is None, remember_layout=args.screenshot is None
+        )
     except Exception as exc:  # an unreadable database: say so, touch nothing
         log.exception("cannot open library")
         message = f"Cannot open the library {db_path}: {exc}"

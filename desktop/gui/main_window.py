@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         autostart: Resume a queue left from last time as soon as the window opens.
         pool: Thread pool for short I/O tasks (default: a private one).
         ui_state: The remembered layout (default: read from the data folder).
+        remember_layout: Save the layout at close (not for screenshots).
     """
 
     def __init__(
@@ -92,8 +93,10 @@ class MainWindow(QMainWindow):
         autostart: bool = True,
         pool: QThreadPool | None = None,
         ui_state: UiState | None = None,
+        remember_layout: bool = True,
     ) -> None:
         super().__init__()
+        self._remember_layout = remember_layout
         self.db_path = Path(db_path)
         self.settings = settings if settings is not None else AppSettings.load()
         self.ui_state = ui_state if ui_state is not None else UiState.load()
@@ -659,6 +662,15 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if self._first_show:
             self._first_show = False
+            if not self.ui_state.splitters.get(self.main_splitter.objectName()):
+                # Sidebar and detail pane by the window's width: a narrow window keeps room
+                # for the table.
+                width = self.width()
+                side, right = (160, 300) if width < 1200 else (190, 350)
+                self.main_splitter.setSizes([side, max(width - side - right, 300), right])
+            if not self.ui_state.splitters.get(self.right_splitter.objectName()):
+                height = self.right_splitter.height() or self.height()
+                self.right_splitter.setSizes([int(height * 0.6), int(height * 0.4)])
             if not self._header_restored:
                 # The viewport has its real width only once the layout ran.
                 QTimer.singleShot(0, self.table.apply_default_columns)
@@ -669,7 +681,8 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         self.detail.commit()  # an edit in progress goes to the journal before anything stops
-        self._save_ui()
+        if self._remember_layout:
+            self._save_ui()
         self._closing = True
         self.playback.stop()
         self.library_actions.shutdown()

@@ -32,7 +32,7 @@ QLineEdit#searchEdit {{ font-size: 14px; padding: 7px 12px; border-radius: 8px; 
 QComboBox::drop-down {{ border: none; width: 18px; }}
 QComboBox QAbstractItemView {{ background: #1c2129; selection-background-color: #3a2d17; }}
 QPushButton {{
-    background: #222831; border: 1px solid #2f3742; border-radius: 6px; padding: 5px 12px;
+    background: #222831; border: 1px solid #2f3742; border-radius: 6px; padding: 5px 9px;
 }}
 QPushButton:hover {{ background: #2a313b; }}
 QPushButton:disabled {{ color: #5c6570; background: #1a1e24; border-color: #232830; }}

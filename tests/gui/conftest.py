@@ -267,3 +267,48 @@ def make_window(qtbot):
         return win
 
     return make
+
+
+class FakeStream:
+    """A PortAudio stream that plays nothing (machines in CI have no sound card)."""
+
+    def __init__(self, **kwargs) -> None:
+        self.kwargs = kwargs
+        self.active = False
+
+    def start(self) -> None:
+        self.active = True
+
+    def stop(self) -> None:
+        self.active = False
+
+    def close(self) -> None:
+        self.active = False
+
+
+class FakeSoundDevice:
+    """Stands in for the ``sounddevice`` module: records the streams it was asked for."""
+
+    class PortAudioError(Exception):
+        pass
+
+    class CallbackStop(Exception):
+        pass
+
+    def __init__(self) -> None:
+        self.streams: list[FakeStream] = []
+
+    def OutputStream(self, **kwargs) -> FakeStream:
+        stream = FakeStream(**kwargs)
+        self.streams.append(stream)
+        return stream
+
+
+@pytest.fixture
+def sound_device(monkeypatch) -> FakeSoundDevice:
+    """Playback goes to a fake device."""
+    from desktop.gui.controllers import playback
+
+    device = FakeSoundDevice()
+    monkeypatch.setattr(playback, "_import_sounddevice", lambda: device)
+    return device

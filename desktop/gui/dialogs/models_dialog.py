@@ -109,6 +109,9 @@ class ModelsDialog(QDialog):
         self._cancel = threading.Event()
         self._present: dict[str, bool] = {}
         self._downloaded = False
+        # Look-ups still running when the dialog closes must not touch its deleted widgets.
+        self._alive = True
+        self.finished.connect(self._on_closed)
 
         intro = QLabel(
             reason
@@ -171,7 +174,13 @@ class ModelsDialog(QDialog):
             self.rows[key][1].setText("Checking…")
             self._runner.run(partial(_status_row, ref), partial(self._on_status, key))
 
+    def _on_closed(self, _result: int) -> None:
+        self._alive = False
+        self._cancel.set()
+
     def _on_status(self, key: str, outcome: TaskResult[tuple[str, bool, int | None]]) -> None:
+        if not self._alive:
+            return
         if outcome.value is None:
             self.rows[key][1].setText(f"Cannot check: {outcome.error}")
             return
@@ -195,7 +204,7 @@ class ModelsDialog(QDialog):
 
     def _on_remote_size(self, outcome: TaskResult[RemoteSize]) -> None:
         result = outcome.value
-        if result is None:
+        if result is None or not self._alive:
             return
         for key in ("clap", "llm"):
             if getattr(self._settings, key) == result.ref and not self._present.get(key):
@@ -216,6 +225,8 @@ class ModelsDialog(QDialog):
             return check_model_folder(path, key)
 
         def done(outcome: TaskResult[FolderCheck]) -> None:
+            if not self._alive:
+                return
             verdict = outcome.value or FolderCheck(False, str(outcome.error))
             if not verdict.ok:
                 self.message.setText(f"Not used: {verdict.reason}")
@@ -258,6 +269,8 @@ class ModelsDialog(QDialog):
             return refs
 
         def finished(outcome: TaskResult[list[str]]) -> None:
+            if not self._alive:
+                return
             if outcome.error is not None:
                 self._on_download_failed(outcome.error)
             else:
@@ -266,6 +279,8 @@ class ModelsDialog(QDialog):
         self._runner.run(work, finished, self._on_progress)
 
     def _on_progress(self, value: tuple[str, int, int]) -> None:
+        if not self._alive:
+            return
         ref, done, total = value
         if total > 0:
             # Progress bars take ints; scale bytes to KiB so multi-GB models fit.

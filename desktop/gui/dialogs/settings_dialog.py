@@ -106,6 +106,8 @@ class SettingsDialog(QDialog):
         self._asker = MessageBoxAsker(self)
         self._verdicts: dict[str, FolderCheck] = {}
         self.root_changes = RootChanges()
+        self._alive = True
+        self.finished.connect(self._on_closed)
 
         self.clap = QLineEdit(settings.clap)
         self.clap.setObjectName("clapEdit")
@@ -208,6 +210,9 @@ class SettingsDialog(QDialog):
         layout.addLayout(top)
         layout.addWidget(buttons)
 
+    def _on_closed(self, _result: int) -> None:
+        self._alive = False
+
     def settings(self) -> AppSettings:
         """The edited settings; knobs equal to the preset's values are not stored."""
         defaults = _preset_values(self.preset.currentText())
@@ -273,6 +278,8 @@ class SettingsDialog(QDialog):
             return check_model_folder(path, kind)
 
         def done(result: TaskResult[FolderCheck]) -> None:
+            if not self._alive:
+                return  # closed meanwhile: its widgets may be gone
             verdict = (
                 result.value if result.value is not None else FolderCheck(False, str(result.error))
             )

@@ -138,9 +138,11 @@ COLUMNS: tuple[Column, ...] = (
     ),
 )
 
-#: Narrowest description worth showing, and the widths the name column may take.
-DESCRIPTION_MIN = 200
-NAME_RANGE = (150, 230)
+#: (name width, narrowest description) tried in turn: roomy first, then tighter, before
+#: columns that matter (length, format, rate) are hidden.
+_FITS = ((210, 260), (180, 220), (170, 200))
+#: Optional columns with a lower rank than this may go before the name and description shrink.
+_KEEP_RANK = 5
 #: Cell padding (the stylesheet's 6 px each side) plus a little air, and room in the header
 #: for the sort arrow.
 _CELL_PAD = 18
@@ -160,9 +162,10 @@ def default_layout(
 ) -> tuple[dict[str, int], set[str]]:
     """Widths for every column and the optional columns to hide, for a table this wide.
 
-    Every shown column gets the width of its sample value (or its header, if wider); optional
-    columns are hidden, lowest ``hide_rank`` first, until the name and a readable description
-    fit; what is left widens the name, then goes to the description.
+    Every shown column gets the width of its sample value (or its header, if wider).
+    Optional columns are hidden, lowest ``hide_rank`` first, until the name and a readable
+    description fit; the name and the description narrow (in steps) before length, format
+    or rate would go. What is left goes to the description, which stretches.
 
     Returns:
         ``(widths by key, hidden keys)``.
@@ -172,18 +175,21 @@ def default_layout(
         value = cell.horizontalAdvance(column.sample) + _CELL_PAD if column.sample else 0
         title = header.horizontalAdvance(column.title.upper()) + _HEADER_PAD
         widths[column.key] = max(value, title)
-    widths["name"] = NAME_RANGE[0]
-    hidden: set[str] = set()
     fixed = [c for c in COLUMNS if not c.stretch and c.key != "name"]
-
-    def used() -> int:
-        return sum(widths[c.key] for c in fixed if c.key not in hidden) + NAME_RANGE[0]
-
-    for column in sorted((c for c in fixed if c.optional), key=lambda c: c.hide_rank):
-        if used() + DESCRIPTION_MIN <= available:
+    optional = sorted((c for c in fixed if c.optional), key=lambda c: c.hide_rank)
+    hidden: set[str] = set()
+    name = _FITS[-1][0]
+    for name, description in _FITS:
+        hidden = set()
+        for column in optional:
+            used = name + description + sum(widths[c.key] for c in fixed if c.key not in hidden)
+            if used <= available:
+                break
+            hidden.add(column.key)
+        if not any(c.hide_rank >= _KEEP_RANK for c in optional if c.key in hidden):
             break
-        hidden.add(column.key)
-    spare = available - used() - DESCRIPTION_MIN
-    widths["name"] = NAME_RANGE[0] + max(0, min(spare // 2, NAME_RANGE[1] - NAME_RANGE[0]))
-    widths["caption"] = max(DESCRIPTION_MIN, available - used() - (widths["name"] - NAME_RANGE[0]))
+    widths["name"] = name
+    widths["caption"] = max(
+        _FITS[-1][1], available - name - sum(widths[c.key] for c in fixed if c.key not in hidden)
+    )
     return widths, hidden

@@ -118,11 +118,13 @@ class DetailPanel(QWidget):
         self.history_button = QPushButton("History")
         self.history_button.setObjectName("historyButton")
         self.history_button.setToolTip("Every caption this file has had; restore any of them")
-        for button in (self.accept_button, self.again_button, self.history_button):
-            button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.history_button.setFixedWidth(
-            self.history_button.fontMetrics().horizontalAdvance("History (888)") + 28
-        )
+        # Fixed widths (the widest label each can show), so a label change moves nothing.
+        for button, widest in (
+            (self.accept_button, "Save"),
+            (self.again_button, "Caption again"),
+            (self.history_button, "History (88)"),
+        ):
+            button.setFixedWidth(button.fontMetrics().horizontalAdvance(widest) + 22)
         self.accept_button.clicked.connect(self.commit)
         self.again_button.clicked.connect(self._caption_again)
         self.history_button.clicked.connect(self._history)
@@ -149,7 +151,7 @@ class DetailPanel(QWidget):
         keywords_label.setObjectName("sectionLabel")
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 12, 14, 12)
+        layout.setContentsMargins(12, 12, 12, 12)
         layout.setSpacing(8)
         layout.addLayout(head)
         layout.addWidget(self.waveform, 1)

@@ -9,9 +9,25 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, Qt, Signal, Slot
+from PySide6.QtCore import (
+    QItemSelection,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QAction, QKeyEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QMenu,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from desktop.gui.views.columns import COLUMNS, column_index, default_layout
 from desktop.gui.views.file_model import FileTableModel
@@ -20,6 +36,16 @@ from desktop.library import FileRow
 log = logging.getLogger(__name__)
 
 __all__ = ["FileTableView"]
+
+
+class _MiddleElide(QStyledItemDelegate):
+    """Cuts long file names in the middle, so the take number and extension stay visible."""
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle  # type: ignore[attr-defined]
 
 
 class FileTableView(QTableView):
@@ -64,6 +90,8 @@ class FileTableView(QTableView):
         self.setShowGrid(False)
         self.setWordWrap(False)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self._name_delegate = _MiddleElide(self)
+        self.setItemDelegateForColumn(column_index("name"), self._name_delegate)
         self.verticalHeader().hide()
         self.verticalHeader().setDefaultSectionSize(26)
         self.setDragEnabled(True)

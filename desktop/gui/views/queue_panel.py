@@ -37,7 +37,7 @@ __all__ = ["QueuePanel"]
 def _fixed_button(labels: tuple[str, ...], parent: QWidget) -> QPushButton:
     button = QPushButton(labels[0], parent)
     widest = max(button.fontMetrics().horizontalAdvance(t) for t in labels)
-    button.setFixedWidth(widest + 26)
+    button.setFixedWidth(widest + 22)
     button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
     return button
 
@@ -100,7 +100,7 @@ class QueuePanel(QWidget):
         self.cancel_button.setObjectName("cancelQueuedButton")
         self.cancel_button.setToolTip("Take the waiting files off the queue (asks first)")
         self.cancel_button.clicked.connect(self.cancelRequested)
-        self.retry_button = _fixed_button(("Retry failed",), self)
+        self.retry_button = _fixed_button(("Retry",), self)
         self.retry_button.setToolTip("Queue the files that failed again")
         self.retry_button.clicked.connect(self.retryRequested)
         self.clear_button = _fixed_button(("Clear done",), self)
@@ -136,7 +136,7 @@ class QueuePanel(QWidget):
         buttons.addWidget(self.cancel_button)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 10, 14, 10)
+        layout.setContentsMargins(12, 10, 12, 10)
         layout.setSpacing(6)
         layout.addLayout(top)
         layout.addWidget(self.counts)

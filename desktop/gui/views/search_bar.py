@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QSizePolicy, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop.library import FileQuery, SearchMode
 
@@ -115,12 +115,21 @@ class SearchBar(QWidget):
         self._base = FileQuery()
         self._last_text = ""
 
-        layout = QHBoxLayout(self)
+        # Two rows: the search box keeps its width in a narrow window, the filters sit below.
+        top = QHBoxLayout()
+        top.setSpacing(6)
+        top.addWidget(self.edit, 1)
+        top.addWidget(self.mode)
+        filters = QHBoxLayout()
+        filters.setSpacing(6)
+        for combo in (self.format, self.show_filter, self.length):
+            filters.addWidget(combo)
+        filters.addStretch(1)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
-        layout.addWidget(self.edit, 1)
-        for combo in (self.mode, self.format, self.show_filter, self.length):
-            layout.addWidget(combo)
+        layout.addLayout(top)
+        layout.addLayout(filters)
 
     def set_scope(self, root_id: int | None, folder: str | None) -> None:
         """Limit the search to a root or folder (from the sidebar) and emit at once."""

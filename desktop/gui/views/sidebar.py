@@ -30,6 +30,7 @@ class SidebarView(QTreeView):
         self.tree = FolderTreeModel(self)
         self.setModel(self.tree)
         self.setHeaderHidden(True)
+        self.setIndentation(12)
         self.header().setStretchLastSection(False)
         self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
