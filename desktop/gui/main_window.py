@@ -371,6 +371,8 @@ class MainWindow(QMainWindow):
     def _update_counts(self) -> None:
         shown = self.file_model.rowCount()
         self.count_label.setText(f"{shown:,} sound(s) shown")
+        if shown:
+            self.show_empty_state(False)  # files just arrived: the table, at once
 
     @Slot(int, Qt.SortOrder)
     def _remember_sort(self, *_args: object) -> None:

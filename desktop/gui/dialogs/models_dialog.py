@@ -124,6 +124,10 @@ class ModelsDialog(QDialog):
         self.message.setObjectName("dialogMessage")
         self.bar = QProgressBar()
         self.bar.setVisible(False)
+        self.folder_problem = QLabel("")
+        self.folder_problem.setObjectName("fieldProblem")
+        self.folder_problem.setWordWrap(True)
+        self.folder_problem.setVisible(False)
 
         grid = QGridLayout()
         self.rows: dict[str, tuple[QLabel, QLabel, QPushButton]] = {}
@@ -153,6 +157,7 @@ class ModelsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(grid)
+        layout.addWidget(self.folder_problem)
         layout.addWidget(self.bar)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
@@ -219,7 +224,8 @@ class ModelsDialog(QDialog):
         path = pickers.choose_directory(self, f"Choose the {title.lower()} folder")
         if not path:
             return
-        self.message.setText(f"Checking {path}…")
+        self.folder_problem.setText(f"Checking {path}…")
+        self.folder_problem.setVisible(True)
 
         def work(_ctx: TaskContext[None]) -> FolderCheck:
             return check_model_folder(path, key)
@@ -229,11 +235,12 @@ class ModelsDialog(QDialog):
                 return
             verdict = outcome.value or FolderCheck(False, str(outcome.error))
             if not verdict.ok:
-                self.message.setText(f"Not used: {verdict.reason}")
-                self.message.setProperty("problem", True)
+                # Kept under the models until another folder is chosen: readable, not flashed.
+                self.folder_problem.setText(f"Not used: {verdict.reason}")
                 return
-            self.message.setProperty("problem", False)
-            self.message.setText(f"{title}: {verdict.reason}.")
+            self.folder_problem.setText("")
+            self.folder_problem.setVisible(False)
+            self.rows[key][1].setToolTip(verdict.reason)
             setattr(self._settings, key, path)
             self.rows[key][0].setText(f"<b>{title}</b><br>{path}")
             self._present.pop(key, None)
