@@ -129,11 +129,31 @@ def _screenshot(app: object, window: object, path: Path) -> int:
         window.table.selectRow(0)
     settle(app, window)
     ok = window.grab().save(str(path), "PNG")
-    window.close()
+    dispose(app, window)
     if not ok:
         print(f"error: could not write {path}", file=sys.stderr)
         return 1
     return 0
+
+
+def dispose(app: object, window: object) -> None:
+    """Close a window and delete it now, on the GUI thread.
+
+    A closed window left to Python's garbage collector may be collected on whatever thread
+    happens to allocate next (the caption worker, a pool thread), and deleting Qt widgets off
+    the GUI thread crashes. Scripts and tests that open several windows call this for each.
+    """
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QWidget
+
+    assert isinstance(window, QWidget)
+    window.close()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, int(QEvent.Type.DeferredDelete))
+    gc.collect()
+    del app
 
 
 def settle(app: object, window: object, limit_s: float = SCREENSHOT_WAIT_S) -> None:
@@ -147,7 +167,11 @@ def settle(app: object, window: object, limit_s: float = SCREENSHOT_WAIT_S) -> N
     quiet = 0
     while time.monotonic() < deadline:
         app.processEvents()
-        idle = window.runner.pending == 0 and not window.writer.pending
+        idle = (
+            window.runner.pending == 0
+            and not window.writer.pending
+            and not window.library_actions.snapshot_pending
+        )
         quiet = quiet + 1 if idle else 0
         if quiet >= 5:  # idle for a few rounds: deferred timers and repaints ran too
             break

@@ -238,6 +238,7 @@ class MainWindow(QMainWindow):
             (self.search.escapePressed, self.playback.stop),
             (self.sidebar.scopeChanged, self.search.set_scope),
             (search.queryReady, self.file_model.set_query),
+            (search.queryReady, self.table.show_sort_for),
             (search.rowsReady, self.file_model.show_rows),
             (search.bannerChanged, self._set_banner),
             (search.embeddingNeeded, cap.request_text_embedding),

@@ -37,7 +37,7 @@ JOURNALED = frozenset(
     {"save_caption", "add_keywords", "remove_keywords", "set_descriptions", "restore"}
 )
 #: Backoff between attempts while the library is busy (seconds); the last repeats.
-_BACKOFF = (0.1, 0.2, 0.4, 0.8, 1.5)
+_BACKOFF = (0.1, 0.2, 0.4, 0.8, 1.0)
 #: The writer's own busy timeout: short, so it notices quickly and can say so.
 _BUSY_TIMEOUT_MS = 200
 

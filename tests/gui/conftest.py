@@ -249,7 +249,12 @@ class LockHolder:
 
 @pytest.fixture
 def make_window(qtbot):
-    """Build a shown, active main window over a database (fake captioner unless given)."""
+    """Build a shown, active main window over a database (fake captioner unless given).
+
+    Windows are closed and deleted on the GUI thread at teardown (``desktop.app.dispose``):
+    left to the garbage collector, a window could be deleted on a worker thread.
+    """
+    made: list = []
 
     def make(db: Path, fake: FakeCaptioner | None = None, size=(1280, 800), **kwargs):
         from desktop.gui.main_window import MainWindow
@@ -258,7 +263,7 @@ def make_window(qtbot):
         captioner = fake if fake is not None else FakeCaptioner()
         settings = kwargs.pop("settings", AppSettings())
         win = MainWindow(db, settings, lambda _s: captioner, autostart=False, **kwargs)
-        qtbot.addWidget(win)  # closed at teardown, which stops its threads
+        made.append(win)
         win.resize(*size)
         win.show()
         qtbot.waitExposed(win)
@@ -266,7 +271,11 @@ def make_window(qtbot):
         qtbot.waitUntil(lambda: win.runner.pending == 0 and not win.writer.pending, timeout=WAIT_MS)
         return win
 
-    return make
+    yield make
+    from desktop.app import dispose
+
+    for win in made:
+        dispose(QApplication.instance(), win)
 
 
 class FakeStream:

@@ -257,3 +257,20 @@ def test_names_sort_naturally_and_ignore_case(qtbot, make_window, tmp_path):
         lambda: [win.file_model.index(r, 0).data() for r in range(5)] == expected,
         timeout=WAIT_MS,
     )
+
+
+def test_a_rescan_keeps_my_place_and_my_unsaved_words(qtbot, make_window, library_db):
+    win = make_window(library_db)
+    row = [win.file_model.index(r, 0).data() for r in range(win.file_model.rowCount())].index(
+        "rise_long.wav"
+    )
+    click_row(qtbot, win.table, row)
+    qtbot.keyClick(win.table, Qt.Key.Key_F2)
+    qtbot.keyClicks(win.detail.caption_edit, "half typed")
+    qtbot.waitUntil(win.window_actions.rescan.isEnabled, timeout=WAIT_MS)
+    win.window_actions.rescan.trigger()  # F5 from the menu while typing
+    qtbot.waitUntil(lambda: "Scan finished" in win.statusBar().currentMessage(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.runner.pending == 0, timeout=WAIT_MS)
+    assert win.detail.file is not None and win.detail.file.name == "rise_long.wav"
+    assert win.detail.caption_edit.toPlainText() == "half typed" and win.detail.is_dirty()
+    assert win.table.current_file().name == "rise_long.wav"

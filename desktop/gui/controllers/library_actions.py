@@ -257,6 +257,11 @@ class LibraryActions(QObject):
 
     # -- snapshot ------------------------------------------------------------------------------
 
+    @property
+    def snapshot_pending(self) -> bool:
+        """True while a requested snapshot has not been started yet (coalescing)."""
+        return self._snapshot_timer.isActive()
+
     @Slot()
     def request_snapshot(self) -> None:
         """Refresh the sidebar and the queue soon (bursts of requests are coalesced)."""

@@ -77,7 +77,9 @@ class DetailPanel(QWidget):
         self._save_state: SaveState = ""
         self._provenance = ""
 
-        self.title = ElidedLabel("No file selected", min_chars=12)
+        self.title = ElidedLabel(
+            "No file selected", min_chars=12, elide=Qt.TextElideMode.ElideMiddle
+        )
         self.title.setObjectName("detailTitle")
         self.meta = ElidedLabel("", min_chars=12)
         self.meta.setObjectName("detailMeta")
@@ -300,6 +302,12 @@ class DetailPanel(QWidget):
         self._update_buttons()
 
     def _show_provenance(self) -> None:
+        if not self._save_state and self._file is not None and self.is_dirty():
+            self.provenance.setText(
+                "Not saved yet: Enter saves (Shift+Enter for a new line); moving to another "
+                "file saves too."
+            )
+            return
         extra = {
             "saving": "Saving your edit…",
             "waiting": "Waiting for the library (another program is writing to it): your "
@@ -321,6 +329,10 @@ class DetailPanel(QWidget):
 
     @Slot()
     def _update_buttons(self) -> None:
+        if self._save_state in ("", "saved"):
+            if self.is_dirty():
+                self._save_state = ""  # typing again after a save
+            self._show_provenance()
         row = self._file
         self.accept_button.setEnabled(
             row is not None and self.is_dirty() and bool(self.caption_edit.toPlainText().strip())

@@ -24,14 +24,14 @@ class EmptyState(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         title = QLabel("Add your sounds")
         title.setObjectName("emptyTitle")
+        # Lines broken by hand: a wrapped label in a centred box is given too little height.
         text = QLabel(
-            "Drop folders or files anywhere on this window, or choose them below. Earmark "
-            "lists them here, reads their length and format, and writes a description and "
-            "keywords for each one in the background, on this computer. Your sound files are "
-            "never changed or moved."
+            "Drop folders or files anywhere on this window, or choose them below.\n"
+            "Earmark lists them, reads their length and format, and writes a\n"
+            "description and keywords for each one in the background, on this computer.\n"
+            "Your sound files are never changed or moved."
         )
         text.setObjectName("emptyText")
-        text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.add_folder = QPushButton("Add a folder…")
         self.add_folder.setObjectName("acceptButton")
@@ -54,7 +54,6 @@ class EmptyState(QWidget):
         box.addWidget(hint)
         inner = QWidget()
         inner.setLayout(box)
-        inner.setMaximumWidth(460)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(inner, 0, Qt.AlignmentFlag.AlignHCenter)

@@ -210,6 +210,18 @@ class FileTableModel(QAbstractTableModel):
                     return start + offset
         return None
 
+    def find_row(self, file_id: int, max_rows: int = 4 * 256) -> int | None:
+        """The row of a file, reading at most the first ``max_rows`` rows to find it."""
+        found = self.row_of_file(file_id)
+        if found is not None:
+            return found
+        for row in range(0, min(self._count, max_rows), BLOCK_ROWS):
+            self.row_at(row)  # loads that block
+            found = self.row_of_file(file_id)
+            if found is not None:
+                return found
+        return None
+
     def file_ids(self) -> list[int]:
         """Ids of every row on show, in order (reads the whole result; used for export)."""
         return [r.id for r in (self.row_at(i) for i in range(self._count)) if r is not None]

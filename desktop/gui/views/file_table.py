@@ -9,43 +9,18 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import (
-    QItemSelection,
-    QModelIndex,
-    QPersistentModelIndex,
-    QPoint,
-    Qt,
-    Signal,
-    Slot,
-)
+from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeyEvent
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
-    QMenu,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QTableView,
-    QWidget,
-)
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
 from desktop.gui.views.columns import COLUMNS, column_index, default_layout
 from desktop.gui.views.file_model import FileTableModel
-from desktop.library import FileRow
+from desktop.gui.views.widgets import MiddleElideDelegate
+from desktop.library import FileQuery, FileRow
 
 log = logging.getLogger(__name__)
 
 __all__ = ["FileTableView"]
-
-
-class _MiddleElide(QStyledItemDelegate):
-    """Cuts long file names in the middle, so the take number and extension stay visible."""
-
-    def initStyleOption(
-        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
-    ) -> None:
-        super().initStyleOption(option, index)
-        option.textElideMode = Qt.TextElideMode.ElideMiddle  # type: ignore[attr-defined]
 
 
 class FileTableView(QTableView):
@@ -90,7 +65,7 @@ class FileTableView(QTableView):
         self.setShowGrid(False)
         self.setWordWrap(False)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self._name_delegate = _MiddleElide(self)
+        self._name_delegate = MiddleElideDelegate(self)
         self.setItemDelegateForColumn(column_index("name"), self._name_delegate)
         self.verticalHeader().hide()
         self.verticalHeader().setDefaultSectionSize(26)
@@ -111,7 +86,9 @@ class FileTableView(QTableView):
         self.customContextMenuRequested.connect(self._row_menu)
         self.selectionModel().selectionChanged.connect(self._on_selection)
         self.selectionModel().currentRowChanged.connect(self._on_current)
+        model.modelAboutToBeReset.connect(self._before_reset)
         model.modelReset.connect(self._on_reset)
+        self._keep_id: int | None = None
         self._layout_applied = False
 
     # -- what is selected --------------------------------------------------------------------
@@ -126,6 +103,11 @@ class FileTableView(QTableView):
         """The file with the keyboard focus (the one the detail panel shows)."""
         index = self.currentIndex()
         return self._model.row_at(index.row()) if index.isValid() else None
+
+    @Slot(object)
+    def show_sort_for(self, query: FileQuery) -> None:
+        """Search results come in relevance order: no column is the sort key then."""
+        self.horizontalHeader().setSortIndicatorShown(query.sort != "rank" or not query.text)
 
     def focus_results(self) -> None:
         """Move the keyboard into the table, on the first file if none is current."""
@@ -281,7 +263,22 @@ class FileTableView(QTableView):
             self.currentFileChanged.emit(row)
 
     @Slot()
+    def _before_reset(self) -> None:
+        self._keep_id = self._current_id
+
+    @Slot()
     def _on_reset(self) -> None:
+        # A refresh (a scan finished, files were added) must not take the person's place:
+        # the file they were on is found again and stays current, its edit untouched.
+        keep, self._keep_id = self._keep_id, None
+        row = self._model.find_row(keep) if keep is not None else None
+        if row is not None:
+            self.selectionModel().blockSignals(True)
+            self.selectRow(row)
+            self.selectionModel().blockSignals(False)
+            self.viewport().update()
+            self.selectionCountChanged.emit(1)
+            return
         # A reset drops the current index without a currentRowChanged: say so once.
         if self._current_id is not None:
             self._current_id = None

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from desktop.gui.records import QueueStatus
 from desktop.gui.views.side_models import QueueModel
-from desktop.gui.views.widgets import ElidedLabel
+from desktop.gui.views.widgets import ElidedLabel, MiddleElideDelegate
 from desktop.library import JobRow, QueueCounts
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,8 @@ class QueuePanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
+        self._file_delegate = MiddleElideDelegate(self.table)
+        self.table.setItemDelegateForColumn(1, self._file_delegate)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(0, self.fontMetrics().horizontalAdvance("Cancelled") + 24)

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent
-from PySide6.QtWidgets import QFrame, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QSizePolicy,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
-__all__ = ["ElidedLabel"]
+__all__ = ["ElidedLabel", "MiddleElideDelegate"]
+
+
+class MiddleElideDelegate(QStyledItemDelegate):
+    """Cuts long file names in the middle, so the take number and extension stay visible."""
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle  # type: ignore[attr-defined]
 
 
 class ElidedLabel(QFrame):
@@ -23,11 +39,13 @@ class ElidedLabel(QFrame):
         parent: QWidget | None = None,
         min_chars: int = 8,
         align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft,
+        elide: Qt.TextElideMode = Qt.TextElideMode.ElideRight,
     ) -> None:
         super().__init__(parent)
         self._text = text
         self._min_chars = min_chars
         self._align = align
+        self._elide = elide
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
     def text(self) -> str:
@@ -54,7 +72,7 @@ class ElidedLabel(QFrame):
         super().paintEvent(event)
         painter = QPainter(self)
         rect = self.contentsRect()
-        shown = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, rect.width())
+        shown = self.fontMetrics().elidedText(self._text, self._elide, rect.width())
         painter.setPen(self.palette().color(self.foregroundRole()))
         painter.drawText(rect, int(self._align | Qt.AlignmentFlag.AlignVCenter), shown)
         painter.end()
