@@ -344,8 +344,8 @@ class MainWindow(QMainWindow):
     # -- glue: what a slot needs from several views ------------------------------------------
 
     def selected_rows(self) -> list[FileRow]:
-        """Files selected in the table, in table order."""
-        return self.table.selected_rows()
+        """Files selected in the table, in table order (the current file if none is)."""
+        return self.table.acted_on()
 
     def current_file(self) -> FileRow | None:
         """The file in the detail panel."""

@@ -41,6 +41,8 @@ def test_ctrl_f_enter_f2_enter_esc_home_end(qtbot, make_window, library_db, soun
         "snare_crack.wav"
     ]
     assert win.detail.file is not None and win.detail.file.name == "snare_crack.wav"
+    # The file is selected, not only current: Delete and Ctrl+K act on it (seen under X).
+    assert [r.name for r in win.table.selected_rows()] == ["snare_crack.wav"]
     qtbot.keyClick(win.table, Qt.Key.Key_F2)  # F2: edit the description
     assert win.detail.caption_edit.hasFocus()
     qtbot.keyClicks(win.detail.caption_edit, "crisp snare")

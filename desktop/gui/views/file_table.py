@@ -110,10 +110,25 @@ class FileTableView(QTableView):
         self.horizontalHeader().setSortIndicatorShown(query.sort != "rank" or not query.text)
 
     def focus_results(self) -> None:
-        """Move the keyboard into the table, on the first file if none is current."""
+        """Move the keyboard into the table, with the current file (or the first) selected.
+
+        Qt gives a focused view a current index without selecting it; a current row that is
+        not selected would make Delete or Ctrl+K act on nothing.
+        """
+        if self._model.rowCount() > 0:
+            current = self.currentIndex()
+            row = current.row() if current.isValid() else 0
+            if not self.selectionModel().isRowSelected(row, QModelIndex()):
+                self.selectRow(row)
         self.setFocus(Qt.FocusReason.OtherFocusReason)
-        if not self.currentIndex().isValid() and self._model.rowCount() > 0:
-            self.selectRow(0)
+
+    def acted_on(self) -> list[FileRow]:
+        """The selection, or the current file when nothing is selected (what keys act on)."""
+        rows = self.selected_rows()
+        if not rows:
+            current = self.current_file()
+            rows = [current] if current is not None else []
+        return rows
 
     # -- columns -------------------------------------------------------------------------------
 
@@ -191,7 +206,7 @@ class FileTableView(QTableView):
             self.stopRequested.emit()
             event.accept()
         elif plain and key == Qt.Key.Key_Delete:
-            rows = self.selected_rows()
+            rows = self.acted_on()
             if rows:
                 self.removeRequested.emit(rows)
             event.accept()
