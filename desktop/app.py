@@ -91,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
+    from desktop.gui.qt_fixes import install_refcount_guard
+
+    install_refcount_guard()
     app.setApplicationName("Earmark")
     apply_style(app)
     db_path = Path(args.db).expanduser() if args.db else default_db_path()

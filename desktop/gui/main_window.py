@@ -19,16 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QThreadPool, QTimer, Slot
+from PySide6.QtCore import Qt, QThreadPool, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
     QMainWindow,
-    QPushButton,
-    QSplitter,
-    QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -39,28 +33,19 @@ from desktop.gui.controllers.library_actions import LibraryActions
 from desktop.gui.controllers.playback import PlaybackController
 from desktop.gui.controllers.search import SearchController
 from desktop.gui.controllers.selection import SelectionController
-from desktop.gui.dialogs import pickers
-from desktop.gui.dialogs.about import ShortcutsDialog, show_about
-from desktop.gui.dialogs.batch_edit_dialog import BatchEditDialog
-from desktop.gui.dialogs.confirm import MessageBoxAsker, show_details
-from desktop.gui.dialogs.export_dialog import ExportDialog, ExportScope
-from desktop.gui.dialogs.history_dialog import HistoryDialog
-from desktop.gui.dialogs.models_dialog import ModelsDialog
-from desktop.gui.dialogs.settings_dialog import SettingsDialog
+from desktop.gui.dialogs.confirm import MessageBoxAsker
+from desktop.gui.dialogs.export_dialog import ExportScope
+from desktop.gui.dialogs.launcher import Dialogs
+from desktop.gui.dialogs.settings_dialog import RootChanges
 from desktop.gui.journal import EditJournal
+from desktop.gui.qt_fixes import install_refcount_guard
 from desktop.gui.settings import AppSettings
 from desktop.gui.tasks import TaskRunner
 from desktop.gui.ui_state import UiState
 from desktop.gui.views.actions import WindowActions
-from desktop.gui.views.detail import DetailPanel
-from desktop.gui.views.empty_state import EmptyState
 from desktop.gui.views.file_model import FileTableModel
-from desktop.gui.views.file_table import FileTableView
-from desktop.gui.views.message_bar import MessageBar
-from desktop.gui.views.queue_panel import QueuePanel
-from desktop.gui.views.search_bar import SearchBar
-from desktop.gui.views.sidebar import SidebarView
-from desktop.gui.views.widgets import ElidedLabel
+from desktop.gui.views.layout_state import capture_layout, restore_layout
+from desktop.gui.views.main_layout import build_layout
 from desktop.gui.waveforms import WaveformCache
 from desktop.gui.worker import CaptionerFactory, load_captioner
 from desktop.gui.writer import LibraryWriter
@@ -96,6 +81,7 @@ class MainWindow(QMainWindow):
         remember_layout: bool = True,
     ) -> None:
         super().__init__()
+        install_refcount_guard()  # PySide6 6.12.0 loses a reference to True on every emit
         self._remember_layout = remember_layout
         self.db_path = Path(db_path)
         self.settings = settings if settings is not None else AppSettings.load()
@@ -108,12 +94,12 @@ class MainWindow(QMainWindow):
             pool.setMaxThreadCount(2)
         self.runner = TaskRunner(pool, self)
         self.asker = MessageBoxAsker(self)
+        self.dialogs = Dialogs(self, self.runner)
         self.writer = LibraryWriter(self.db_path, EditJournal(self.db_path), self)
         self.last_message = ""  # the last problem shown (tests and the screenshot script)
         self._closing = False
         self._first_show = True
         self._header_restored = False
-        self._open_dialogs: dict[str, QWidget] = {}
         self.setWindowTitle("Earmark")
         self.setAcceptDrops(True)
 
@@ -154,76 +140,19 @@ class MainWindow(QMainWindow):
     # -- layout ------------------------------------------------------------------------------
 
     def _build_layout(self) -> None:
-        self.sidebar = SidebarView()
-        self.search = SearchBar()
-        self.table = FileTableView(self.file_model)
-        self.detail = DetailPanel()
-        self.queue_panel = QueuePanel()
-        self.empty_state = EmptyState()
-        self.message_bar = MessageBar()
-        self.banner = ElidedLabel("", min_chars=10)
-        self.banner.setObjectName("banner")
-        self.banner_button = QPushButton("Back to search")
-        self.banner_row = QWidget()
-        banner_layout = QHBoxLayout(self.banner_row)
-        banner_layout.setContentsMargins(0, 0, 0, 0)
-        banner_layout.addWidget(self.banner, 1)
-        banner_layout.addWidget(self.banner_button)
-        self.banner_row.setVisible(False)
-
-        self.centre_stack = QStackedWidget()
-        self.centre_stack.addWidget(self.table)
-        self.centre_stack.addWidget(self.empty_state)
-        centre = QWidget()
-        centre.setObjectName("centre")
-        centre_layout = QVBoxLayout(centre)
-        centre_layout.setContentsMargins(10, 10, 6, 0)
-        centre_layout.setSpacing(8)
-        centre_layout.addWidget(self.search)
-        centre_layout.addWidget(self.message_bar)
-        centre_layout.addWidget(self.banner_row)
-        centre_layout.addWidget(self.centre_stack, 1)
-
-        side = QWidget()
-        side.setObjectName("sidebarBox")
-        side.setMinimumWidth(130)
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(8, 12, 4, 8)
-        side_layout.setSpacing(6)
-        heading = QLabel("LIBRARY")
-        heading.setObjectName("sectionLabel")
-        side_layout.addWidget(heading)
-        side_layout.addWidget(self.sidebar, 1)
-
-        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
-        self.right_splitter.setObjectName("rightSplitter")
-        self.right_splitter.addWidget(self.detail)
-        self.right_splitter.addWidget(self.queue_panel)
-        self.right_splitter.setSizes([470, 290])
-        self.right_splitter.setMinimumWidth(300)
-        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.main_splitter.setObjectName("mainSplitter")
-        self.main_splitter.addWidget(side)
-        self.main_splitter.addWidget(centre)
-        self.main_splitter.addWidget(self.right_splitter)
-        self.main_splitter.setStretchFactor(0, 0)
-        self.main_splitter.setStretchFactor(1, 1)
-        self.main_splitter.setStretchFactor(2, 0)
-        self.main_splitter.setCollapsible(1, False)
-        self.main_splitter.setSizes([180, 700, 360])
-        self.setCentralWidget(self.main_splitter)
-
-        self.waiting_label = ElidedLabel("", min_chars=30)
-        self.waiting_label.setObjectName("waitingLabel")
-        self.waiting_label.setVisible(False)
-        self.count_label = QLabel("")
-        self.count_label.setObjectName("countLabel")
-        self.count_label.setFixedWidth(
-            self.fontMetrics().horizontalAdvance("888,888 of 888,888 shown") + 16
-        )
-        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.statusBar().addPermanentWidget(self.waiting_label, 1)
-        self.statusBar().addPermanentWidget(self.count_label)
+        parts = build_layout(self.file_model)
+        self.parts = parts
+        # The views by name (the wiring table and tests read them so).
+        self.sidebar, self.search, self.table = parts.sidebar, parts.search, parts.table
+        self.detail, self.queue_panel = parts.detail, parts.queue_panel
+        self.empty_state, self.message_bar = parts.empty_state, parts.message_bar
+        self.banner, self.banner_button = parts.banner, parts.banner_button
+        self.banner_row, self.centre_stack = parts.banner_row, parts.centre_stack
+        self.main_splitter, self.right_splitter = parts.main_splitter, parts.right_splitter
+        self.waiting_label, self.count_label = parts.waiting_label, parts.count_label
+        self.setCentralWidget(parts.main_splitter)
+        self.statusBar().addPermanentWidget(parts.waiting_label, 1)
+        self.statusBar().addPermanentWidget(parts.count_label)
 
     # -- the wiring table --------------------------------------------------------------------
 
@@ -270,8 +199,8 @@ class MainWindow(QMainWindow):
             (self.detail.editCommitted, edits.save_caption),
             (self.detail.editingFinished, self.table.setFocus),
             (self.detail.draftKept, self.show_info),
-            (self.detail.captionAgainRequested, self._caption_again_file),
-            (self.detail.historyRequested, self._open_history_of),
+            (self.detail.captionAgainRequested, cap.caption_again),
+            (self.detail.historyRequested, self.open_history),
             (self.detail.playRequested, sel.toggle_playback),
             (self.playback.playingChanged, self.detail.set_playing),
             (self.playback.positionChanged, self.detail.waveform.set_playhead),
@@ -302,7 +231,7 @@ class MainWindow(QMainWindow):
             (self.queue_panel.retryRequested, cap.retry_failed),
             (self.queue_panel.clearRequested, cap.clear_finished),
             (self.queue_panel.modelsRequested, self._open_models_menu),
-            (self.queue_panel.detailsRequested, self._show_details),
+            (self.queue_panel.detailsRequested, self.dialogs.show_details),
             # The library as a whole.
             (lib.filesAdded, cap.start),
             (lib.libraryChanged, self.file_model.refresh),
@@ -310,7 +239,7 @@ class MainWindow(QMainWindow):
             (lib.scanningChanged, self._on_scanning),
             (self.empty_state.addFolderRequested, self.choose_folder),
             (self.empty_state.addFilesRequested, self.choose_files),
-            (self.message_bar.detailsRequested, self._show_details),
+            (self.message_bar.detailsRequested, self.dialogs.show_details),
             # Menus.
             (a.add_folder.triggered, self.choose_folder),
             (a.add_files.triggered, self.choose_files),
@@ -321,17 +250,24 @@ class MainWindow(QMainWindow):
             (a.find.triggered, self.search.focus_search),
             (a.select_all.triggered, self.table.selectAll),
             (a.edit_description.triggered, self.detail.begin_edit),
-            (a.edit_selected.triggered, self._edit_selection),
-            (a.history.triggered, self._history_of_current),
-            (a.remove.triggered, self._remove_selection),
+            (a.edit_selected.triggered, self.table.request_edit_selected),
+            (a.history.triggered, self.table.request_history),
+            (a.remove.triggered, self.table.request_remove),
             (a.play.triggered, sel.toggle_playback),
             (a.autoplay.toggled, sel.set_autoplay),
             (a.caption_uncaptioned.triggered, cap.caption_uncaptioned),
-            (a.caption_again.triggered, self._caption_again_selection),
+            (a.caption_again.triggered, self.table.request_caption_again),
             (a.pause.toggled, cap.set_paused),
             (a.models.triggered, self._open_models_menu),
             (a.shortcuts.triggered, self.open_shortcuts),
-            (a.about.triggered, self._open_about),
+            (a.about.triggered, self.dialogs.open_about),
+            # What was chosen in dialogs.
+            (self.dialogs.pathsChosen, lib.add_paths),
+            (self.dialogs.modelsChosen, self._models_chosen),
+            (self.dialogs.settingsChosen, self._settings_chosen),
+            (self.dialogs.exportChosen, self.export),
+            (self.dialogs.restoreChosen, edits.restore),
+            (self.dialogs.batchEditChosen, edits.apply_batch),
         )
         for signal, slot in wiring:
             signal.connect(slot)
@@ -411,10 +347,6 @@ class MainWindow(QMainWindow):
     def _set_redo_text(self, text: str) -> None:
         self.window_actions.redo.setText(f"Redo {text}" if text else "Redo")
 
-    @Slot(str)
-    def _show_details(self, text: str) -> None:
-        show_details(self, "Earmark", text)
-
     @Slot(bool)
     def _on_scanning(self, scanning: bool) -> None:
         self.window_actions.rescan.setEnabled(not scanning)
@@ -434,66 +366,21 @@ class MainWindow(QMainWindow):
         self.show_empty_state(not snap.roots and snap.total_files == 0)
         self.window_actions.rescan.setEnabled(bool(snap.roots))
 
-    @Slot(int)
-    def _caption_again_file(self, file_id: int) -> None:
-        row = self.library.get_file(file_id)
-        if row is not None:
-            self.captioning.caption_again([row])
-
-    @Slot()
-    def _caption_again_selection(self) -> None:
-        self.captioning.caption_again(self.selected_rows())
-
-    @Slot()
-    def _remove_selection(self) -> None:
-        rows = self.selected_rows()
-        if rows:
-            self.library_actions.remove_files(rows)
-
-    @Slot()
-    def _edit_selection(self) -> None:
-        rows = self.selected_rows()
-        if rows:
-            self.open_batch_edit(rows)
-
-    @Slot()
-    def _history_of_current(self) -> None:
-        if self.detail.file is not None:
-            self.open_history(self.detail.file)
-
-    @Slot(int)
-    def _open_history_of(self, file_id: int) -> None:
-        row = self.library.get_file(file_id)
-        if row is not None:
-            self.open_history(row)
-
     # -- dialogs -------------------------------------------------------------------------------
+
+    def dialog(self, key: str) -> QWidget | None:
+        """An open dialog by name (``settings``, ``models``, ``export``, ``history``…)."""
+        return self.dialogs.dialog(key)
 
     @Slot()
     def choose_folder(self) -> None:
         """File -> Add folder…"""
-        path = pickers.choose_directory(self, "Add a folder of sounds")
-        if path:
-            self.library_actions.add_paths([path])
+        self.dialogs.choose_folder()
 
     @Slot()
     def choose_files(self) -> None:
-        """File -> Add files… (each file is added alone, never its folder)."""
-        paths = pickers.choose_files(self, "Add sound files")
-        if paths:
-            self.library_actions.add_paths(paths)
-
-    def _dialog(self, key: str, dialog: QWidget) -> None:
-        self._open_dialogs[key] = dialog
-
-        def gone() -> None:
-            self._open_dialogs.pop(key, None)
-
-        dialog.destroyed.connect(gone)
-
-    def dialog(self, key: str) -> QWidget | None:
-        """An open dialog by name (``settings``, ``models``, ``export``, ``history``…)."""
-        return self._open_dialogs.get(key)
+        """File -> Add files…"""
+        self.dialogs.choose_files()
 
     @Slot()
     def _open_models_menu(self) -> None:
@@ -502,23 +389,14 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def open_models(self, reason: str = "") -> None:
         """Let the person download the models or choose their folders."""
-        existing = self._open_dialogs.get("models")
-        if existing is not None:
-            existing.raise_()
-            return
-        dialog = ModelsDialog(self.settings, self.runner, self, reason=reason or "")
-        self._dialog("models", dialog)
+        self.dialogs.open_models(self.settings, reason)
 
-        def finished(_result: int) -> None:
-            chosen = dialog.settings()
-            if (chosen.clap, chosen.llm) != (self.settings.clap, self.settings.llm):
-                self.apply_settings(chosen)
-            if dialog.ready:
-                self.captioning.start()
-            dialog.deleteLater()
-
-        dialog.finished.connect(finished)
-        dialog.open()  # window-modal, without a nested event loop
+    @Slot(object, bool)
+    def _models_chosen(self, chosen: AppSettings, ready: bool) -> None:
+        if (chosen.clap, chosen.llm) != (self.settings.clap, self.settings.llm):
+            self.apply_settings(chosen)
+        if ready:
+            self.captioning.start()
 
     @Slot()
     def open_settings(self) -> None:
@@ -526,22 +404,15 @@ class MainWindow(QMainWindow):
         self.library_actions.load_root_impacts(self._open_settings_with)
 
     def _open_settings_with(self, impacts: dict[int, RemovalImpact]) -> None:
-        if self._closing or "settings" in self._open_dialogs:
-            return
-        dialog = SettingsDialog(self.settings, self.library.roots(), self.runner, impacts, self)
-        self._dialog("settings", dialog)
+        if not self._closing:
+            self.dialogs.open_settings(self.settings, self.library.roots(), impacts)
 
-        def finished(result: int) -> None:
-            if result == SettingsDialog.DialogCode.Accepted:
-                self.apply_settings(dialog.settings())
-                changes = dialog.root_changes
-                self.library_actions.remove_roots(changes.removed)
-                if changes.added:
-                    self.library_actions.add_paths(changes.added)
-            dialog.deleteLater()
-
-        dialog.finished.connect(finished)
-        dialog.open()
+    @Slot(object, object)
+    def _settings_chosen(self, settings: AppSettings, changes: RootChanges) -> None:
+        self.apply_settings(settings)
+        self.library_actions.remove_roots(changes.removed)
+        if changes.added:
+            self.library_actions.add_paths(changes.added)
 
     def apply_settings(self, settings: AppSettings) -> None:
         """Save new settings and hand a copy to the worker."""
@@ -560,22 +431,14 @@ class MainWindow(QMainWindow):
             "search": self.file_model.rowCount(),
             "selection": len(self.selected_rows()),
         }
-        dialog = ExportDialog(counts, Path.home() / "earmark-export.csv", scope, self)
-        self._dialog("export", dialog)
-
-        def finished(result: int) -> None:
-            if result == ExportDialog.DialogCode.Accepted:
-                self.export(dialog.scope, dialog.path, dialog.bom)
-            dialog.deleteLater()
-
-        dialog.finished.connect(finished)
-        dialog.open()
+        self.dialogs.open_export(counts, scope)
 
     @Slot()
     def open_export_selection(self) -> None:
         """Export the selected files."""
         self.open_export("selection")
 
+    @Slot(str, object, bool)
     def export(self, scope: ExportScope, path: Path, bom: bool = False) -> None:
         """Write the CSV for ``scope``: text searches by query (any size), semantic results
         and fixed lists by their exact ids."""
@@ -594,44 +457,17 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def open_history(self, row: FileRow) -> None:
         """Every caption ``row`` has had, with Restore."""
-        dialog = HistoryDialog(row, self.library.caption_history(row.id), self)
-        self._dialog("history", dialog)
-        dialog.restoreRequested.connect(self.edits.restore)
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
+        self.dialogs.open_history(row, self.library.caption_history(row.id))
 
     @Slot(object)
     def open_batch_edit(self, rows: Sequence[FileRow]) -> None:
         """Add/remove keywords or set one description across the selected files."""
-        ids = [r.id for r in rows]
-        dialog = BatchEditDialog(len(ids), self)
-        self._dialog("batch", dialog)
-
-        def finished(result: int) -> None:
-            if result == BatchEditDialog.DialogCode.Accepted:
-                edit = dialog.edit()
-                if edit.description:
-                    self.edits.set_descriptions(ids, edit.description)
-                if edit.add:
-                    self.edits.add_keywords(ids, edit.add)
-                if edit.remove:
-                    self.edits.remove_keywords(ids, edit.remove)
-            dialog.deleteLater()
-
-        dialog.finished.connect(finished)
-        dialog.open()
+        self.dialogs.open_batch_edit([r.id for r in rows])
 
     @Slot()
     def open_shortcuts(self) -> None:
         """Help -> Keyboard shortcuts."""
-        dialog = ShortcutsDialog(self.window_actions.shortcut_list(), self)
-        self._dialog("shortcuts", dialog)
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-
-    @Slot()
-    def _open_about(self) -> None:
-        self._dialog("about", show_about(self))
+        self.dialogs.open_shortcuts(self.window_actions.shortcut_list())
 
     # -- window events -----------------------------------------------------------------------
 
@@ -702,36 +538,20 @@ class MainWindow(QMainWindow):
     # -- remembered layout -------------------------------------------------------------------
 
     def _restore_ui(self) -> None:
-        state = self.ui_state
-        if state.geometry:
-            self.restoreGeometry(QByteArray.fromBase64(state.geometry.encode()))
-        if state.window_state:
-            self.restoreState(QByteArray.fromBase64(state.window_state.encode()))
-        for splitter in (self.main_splitter, self.right_splitter):
-            saved = state.splitters.get(splitter.objectName())
-            if saved:
-                splitter.restoreState(QByteArray.fromBase64(saved.encode()))
-        if state.table_header:
-            header = self.table.horizontalHeader()
-            self._header_restored = header.restoreState(
-                QByteArray.fromBase64(state.table_header.encode())
-            )
-            if self._header_restored:
-                self.file_model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
-        self.search.set_search_mode(state.search_mode)
-        self.window_actions.autoplay.setChecked(state.autoplay)
+        header = self.table.horizontalHeader()
+        self._header_restored = restore_layout(
+            self.ui_state, self, header, (self.main_splitter, self.right_splitter)
+        )
+        if self._header_restored:
+            self.file_model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        self.search.set_search_mode(self.ui_state.search_mode)
+        self.window_actions.autoplay.setChecked(self.ui_state.autoplay)
 
     def _save_ui(self) -> None:
-        def b64(data: QByteArray) -> str:
-            return bytes(data.toBase64().data()).decode()
-
         state = self.ui_state
-        state.geometry = b64(self.saveGeometry())
-        state.window_state = b64(self.saveState())
-        state.table_header = b64(self.table.horizontalHeader().saveState())
-        state.splitters = {
-            s.objectName(): b64(s.saveState()) for s in (self.main_splitter, self.right_splitter)
-        }
+        capture_layout(
+            state, self, self.table.horizontalHeader(), (self.main_splitter, self.right_splitter)
+        )
         state.search_mode = self.search.search_mode()
         state.autoplay = self.window_actions.autoplay.isChecked()
         state.save()

@@ -120,6 +120,14 @@ class FakeCaptioner:
         return np.ones((len(texts), 8), dtype=np.float32) / np.sqrt(8)
 
 
+@pytest.fixture(autouse=True)
+def _refcount_guard(qapp):
+    """Every GUI test runs with the guard the app installs (PySide6 6.12.0 emit leak)."""
+    from desktop.gui.qt_fixes import install_refcount_guard
+
+    install_refcount_guard()
+
+
 @pytest.fixture
 def sound_folder(tmp_path: Path) -> Path:
     """A folder of short tones in subfolders."""

@@ -110,6 +110,22 @@ class EditsController(QObject):
         """Give every file the same description (each keeps its keywords)."""
         self._batch("set_descriptions", file_ids, {"text": text}, "Set descriptions")
 
+    @Slot(object, object, object, str)
+    def apply_batch(
+        self,
+        file_ids: Sequence[int],
+        add: Sequence[str],
+        remove: Sequence[str],
+        description: str,
+    ) -> None:
+        """One batch edit: a description for all, keywords added, keywords removed."""
+        if description:
+            self.set_descriptions(file_ids, description)
+        if add:
+            self.add_keywords(file_ids, add)
+        if remove:
+            self.remove_keywords(file_ids, remove)
+
     @Slot(int, int)
     def restore(self, file_id: int, caption_id: int) -> None:
         """Make an older caption current again (from the history); undoable."""

@@ -53,8 +53,8 @@ class DetailPanel(QWidget):
         editCommitted(file_id, text, keywords): an edit to store (Accept, Enter, or the
             panel moving on to another file).
         editingFinished(): Enter or Esc in an editor: give the keyboard back to the table.
-        captionAgainRequested(file_id): caption this file again.
-        historyRequested(file_id): show the file's caption history.
+        captionAgainRequested(list[FileRow]): caption this file again.
+        historyRequested(FileRow): show the file's caption history.
         playRequested(): play or stop the file on show.
         draftKept(message): an edit that cannot be stored yet (keywords without a
             description) is kept in the panel for when the person comes back.
@@ -62,8 +62,8 @@ class DetailPanel(QWidget):
 
     editCommitted = Signal(int, str, list)
     editingFinished = Signal()
-    captionAgainRequested = Signal(int)
-    historyRequested = Signal(int)
+    captionAgainRequested = Signal(object)
+    historyRequested = Signal(object)
     playRequested = Signal()
     draftKept = Signal(str)
 
@@ -345,13 +345,13 @@ class DetailPanel(QWidget):
     def _caption_again(self) -> None:
         if self._file is not None:
             self.commit()  # what was typed is saved before anything can replace it
-            self.captionAgainRequested.emit(self._file.id)
+            self.captionAgainRequested.emit([self._file])
 
     @Slot()
     def _history(self) -> None:
         if self._file is not None:
             self.commit()
-            self.historyRequested.emit(self._file.id)
+            self.historyRequested.emit(self._file)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):

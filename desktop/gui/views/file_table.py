@@ -130,6 +130,32 @@ class FileTableView(QTableView):
             rows = [current] if current is not None else []
         return rows
 
+    # -- menu requests on the files acted on ----------------------------------------------
+
+    @Slot()
+    def request_remove(self) -> None:
+        """Edit -> Remove from library…"""
+        if rows := self.acted_on():
+            self.removeRequested.emit(rows)
+
+    @Slot()
+    def request_edit_selected(self) -> None:
+        """Edit -> Edit selected files…"""
+        if rows := self.acted_on():
+            self.editSelectedRequested.emit(rows)
+
+    @Slot()
+    def request_caption_again(self) -> None:
+        """Captioning -> Caption selection again."""
+        if rows := self.acted_on():
+            self.captionAgainRequested.emit(rows)
+
+    @Slot()
+    def request_history(self) -> None:
+        """Edit -> Caption history…"""
+        if (row := self.current_file()) is not None:
+            self.historyRequested.emit(row)
+
     # -- columns -------------------------------------------------------------------------------
 
     def apply_default_columns(self, available: int | None = None) -> None:
