@@ -276,3 +276,23 @@ def test_signals_can_be_emitted_forever(qtbot) -> None:
     qtbot.wait(400)  # ...and the guard's timer refills the reserve
     assert sys.getrefcount(True) >= qt_fixes.RESERVE
     assert sys.getrefcount(None) >= qt_fixes.RESERVE
+
+
+def test_edit_journal_survives_a_torn_line_and_keeps_other_libraries(tmp_path: Path) -> None:
+    from desktop.gui.journal import EditJournal
+
+    path = tmp_path / "j.jsonl"
+    mine = EditJournal(tmp_path / "a.db", path)
+    other = EditJournal(tmp_path / "b.db", path)
+    first = mine.add({"kind": "save_caption", "args": {"file_id": 1, "text": "x", "keywords": []}})
+    kept = other.add({"kind": "save_caption", "args": {"file_id": 2, "text": "y", "keywords": []}})
+    second = mine.add({"kind": "add_keywords", "args": {"file_ids": [1], "keywords": ["k"]}})
+    with path.open("a", encoding="utf-8") as f:
+        f.write('{"id": "torn", "db": "')  # a crash in the middle of a write
+    assert [i for i, _ in mine.pending()] == [first, second]
+    mine.done(first)
+    assert [op["kind"] for _, op in mine.pending()] == ["add_keywords"]
+    assert [i for i, _ in other.pending()] == [kept]
+    mine.done(second)
+    other.done(kept)
+    assert not path.exists()  # emptied once nothing is pending
