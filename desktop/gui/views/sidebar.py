@@ -35,6 +35,7 @@ class SidebarView(QTreeView):
         self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.selectionModel().currentChanged.connect(self._on_current)
+        self._shape: object = None
 
     def populate(self, roots: list[RootInfo], folders: dict[int, list[FolderCount]]) -> None:
         """Rebuild the tree, keeping the folder the person had chosen.
@@ -43,6 +44,13 @@ class SidebarView(QTreeView):
         reset the table and drop the selection after every caption), so no scope change is
         announced unless the chosen folder is gone.
         """
+        shape = (
+            tuple((r.id, r.path, r.files) for r in roots),
+            tuple((k, tuple((f.folder, f.files) for f in v)) for k, v in sorted(folders.items())),
+        )
+        if shape == self._shape:
+            return  # only captioned counts moved (every caption): not worth a rebuild
+        self._shape = shape
         current = self.currentIndex()
         key = (current.data(ROOT_ROLE), current.data(FOLDER_ROLE)) if current.isValid() else None
         selection = self.selectionModel()
