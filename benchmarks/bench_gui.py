@@ -1,15 +1,19 @@
 """Benchmark the GUI's responsiveness: event-loop stalls and the file table over a big library.
 
     python benchmarks/bench_gui.py [--quick] [--rows 1000000] [--scan-files 10000]
-                                   [--caption-files 200] [--work DIR]
+                                   [--caption-files 200] [--lock-seconds 40] [--work DIR]
                                    [--out benchmarks/results/gui.json]
 
 What it measures (the real ``MainWindow`` / ``FileTableModel``, offscreen Qt):
 
 - stalls: a 5 ms ``QTimer`` on the GUI thread records every event-loop gap; max and p99 gap
   are reported separately while scanning a dropped folder of generated WAV files (worker
-  paused), while the tiny models load (queue started until ``modelLoaded``), and while
-  captioning after the models are loaded;
+  paused), while the tiny models load (Resume pressed until ``modelLoaded``), while
+  captioning after the models are loaded, around Pause (until the worker is idle) and
+  Resume (until the next file starts), all through the queue panel's buttons;
+- locked_save: another process holds the library's write lock for 40 s while five files are
+  edited (select, type, move on, Enter); the longest gap, whether the "waiting" state was
+  shown and whether every edit is in the library after the release;
 - table: a ``FileTableModel`` + ``QTableView`` over a synthetic library bulk-loaded the way
   ``bench_library.py`` builds its rows: the row count on open, page-by-page scrolling, random
   scroll-bar jumps (and one to the end), and sorting by two columns. Each figure is the time
@@ -109,6 +113,13 @@ def _run_until(app: QCoreApplication, cond: Callable[[], bool], limit_s: float) 
     return True
 
 
+def dispose(app: QApplication, window: Any) -> None:
+    """Close and delete a window on this (the GUI) thread: see :func:`desktop.app.dispose`."""
+    from desktop.app import dispose as dispose_window
+
+    dispose_window(app, window)
+
+
 def bench_stalls(
     app: QApplication, work: Path, n_scan: int, n_caption: int, seconds: float
 ) -> dict[str, Any]:
@@ -131,10 +142,10 @@ def bench_stalls(
     meter = GapMeter()
     try:
         # Scan: drop a folder of many files with the worker paused, so only the scan runs.
-        win.set_paused(True)
+        win.captioning.set_paused(True)
         meter.start()
         t0 = time.perf_counter()
-        win.add_paths([str(scan_dir)])
+        win.library_actions.add_paths([str(scan_dir)])
         ok = _run_until(
             app, lambda: win.runner.pending == 0 and win.file_model.rowCount() >= n_scan, 600
         )
@@ -149,23 +160,43 @@ def bench_stalls(
         }
         win.library.cancel_queued()
 
-        # Captioning: model load (first job) and then the files with the loaded models.
+        # Captioning through the queue panel's own buttons: start (the models load), run,
+        # pause half-way (the current file finishes), resume, run to the end.
         marks: dict[str, float] = {}
         done: list[int] = []
-        win.worker.captioned.connect(lambda fid: done.append(fid))
-        win.worker.loadingStarted.connect(lambda: marks.setdefault("loading", time.perf_counter()))
-        win.worker.modelLoaded.connect(lambda *_: marks.setdefault("loaded", time.perf_counter()))
-        win.add_paths([str(cap_dir)])
+        starts: list[float] = []
+        idles: list[float] = []
+        worker = win.captioning.worker
+        worker.captioned.connect(lambda fid: done.append(fid))
+        worker.jobStarted.connect(lambda _fid: starts.append(time.perf_counter()))
+        worker.idle.connect(lambda: idles.append(time.perf_counter()))
+        worker.loadingStarted.connect(lambda: marks.setdefault("loading", time.perf_counter()))
+        worker.modelLoaded.connect(lambda *_: marks.setdefault("loaded", time.perf_counter()))
+        win.library_actions.add_paths([str(cap_dir)])
         _run_until(app, lambda: win.library.queue_counts().queued > 0, 120)
+        pause = win.queue_panel.pause_button
         meter.start()
         t0 = time.perf_counter()
-        win.set_paused(False)
+        pause.click()  # Resume (it was paused for the scan)
+        _run_until(app, lambda: "loaded" in marks, 300)
+        _run_until(app, lambda: len(done) >= n_caption // 2, 900)
+        t_pause = time.perf_counter()
+        idles.clear()
+        pause.click()  # Pause: the file being captioned finishes, then the worker waits
+        _run_until(app, lambda: bool(idles), 300)
+        t_idle = idles[0] if idles else time.perf_counter()
+        _run_until(app, lambda: time.perf_counter() - t_idle > 0.3, 5)  # sit paused a moment
+        t_resume = time.perf_counter()
+        pause.click()  # Resume
+        _run_until(app, lambda: any(t > t_resume for t in starts), 300)
+        first_after = next((t for t in starts if t > t_resume), time.perf_counter())
         ok = _run_until(
             app,
             lambda: win.library.queue_counts().pending == 0 and len(done) >= n_caption,
             900,
         )
         t1 = time.perf_counter()
+        _run_until(app, lambda: time.perf_counter() - t1 > 0.5, 5)  # the idle refreshes
         meter.stop()
         loaded = marks.get("loaded", t1)
         result["model_load"] = {
@@ -181,10 +212,103 @@ def bench_stalls(
             "seconds": round(t1 - loaded, 2),
             **meter.summary(start=loaded),
         }
+        result["pause"] = {"seconds_to_idle": round(t_idle - t_pause, 2)}
+        result["pause"].update(meter.summary(start=t_pause, end=t_idle + 0.3))
+        result["resume"] = {"seconds_to_first_job": round(first_after - t_resume, 2)}
+        result["resume"].update(meter.summary(start=t_resume, end=first_after + 0.3))
+        result["finish"] = meter.summary(start=t1 - 0.5)
     finally:
-        win.close()
-        app.processEvents()
+        dispose(app, win)
     return result
+
+
+def bench_locked_save(app: QApplication, work: Path, lock_s: float) -> dict[str, Any]:
+    """Another program holds the library's write lock for ``lock_s`` while a person edits.
+
+    The person selects files, types descriptions (moving on saves them) and presses Enter,
+    all while the lock is held; the window must keep answering (every gap is measured) and
+    every edit must be in the library once the lock is released.
+    """
+    import subprocess
+
+    from desktop.gui.main_window import MainWindow
+    from desktop.gui.settings import AppSettings
+    from desktop.library import Library
+
+    folder = work / "locked"
+    _write_tree(folder, 20, 0.2, seed=2)
+    db = work / "locked.db"
+    with Library.open(db) as library:
+        library.add_root(folder)
+        library.scan()
+    win = MainWindow(db, AppSettings(), autostart=False)
+    win.resize(1280, 800)
+    win.show()
+    _run_until(app, lambda: win.runner.pending == 0, 30)
+    script = (
+        "import sqlite3, sys, time\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('BEGIN IMMEDIATE')\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(float(sys.argv[2]))\n"
+        "c.execute('ROLLBACK')\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(db), str(lock_s)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    t_locked = time.perf_counter()
+    meter = GapMeter()
+    meter.start()
+    typed: dict[int, str] = {}
+    waiting_seen = False
+    try:
+        for row in range(5):
+            win.table.selectRow(row)
+            until = t_locked + 0.3 * (row + 1)
+            _run_until(app, lambda u=until: time.perf_counter() > u, 5)
+            text = f"typed while another program writes, file {row}"
+            win.detail.caption_edit.setPlainText(text)
+            file = win.detail.file
+            assert file is not None
+            typed[file.id] = text
+            waiting_seen = waiting_seen or win.writer.waiting
+        win.detail.commit()  # Enter on the last one
+        _run_until(app, lambda: holder.poll() is not None, lock_s + 30)
+        t_release = time.perf_counter()
+        waiting_seen = waiting_seen or bool(win.waiting_label.text())
+        saved = _run_until(app, lambda: not win.writer.pending, 60)
+        t_saved = time.perf_counter()
+        meter.stop()
+        with Library.open(db) as library:
+            kept = sum(
+                1 for fid, text in typed.items() if (library.get_file(fid).caption or "") == text
+            )
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        dispose(app, win)
+    return {
+        "lock_seconds": lock_s,
+        "edits": len(typed),
+        "edits_saved": kept,
+        "all_saved": saved and kept == len(typed),
+        "waiting_shown": waiting_seen,
+        "saved_after_release_s": round(t_saved - t_release, 2),
+        **meter.summary(),
+    }
+
+
+def _plain_name_keys(db: Path) -> float:
+    """Give the bulk-loaded rows the sort keys the schema's triggers would have (the bulk load
+    drops triggers), so sorting by name reads a real ``name_key`` index."""
+    import sqlite3
+
+    started = time.perf_counter()
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("UPDATE files SET name_key = lower(name)")
+    conn.close()
+    return round(time.perf_counter() - started, 1)
 
 
 def _ms_stats(samples: list[float]) -> dict[str, float]:
@@ -196,7 +320,7 @@ def _ms_stats(samples: list[float]) -> dict[str, float]:
 
 
 def bench_table(app: QApplication, db: Path, pages: int, jumps: int) -> dict[str, Any]:
-    from desktop.gui.file_model import FileTableModel
+    from desktop.gui.views.file_model import FileTableModel
     from desktop.library import Library
 
     result: dict[str, Any] = {}
@@ -252,8 +376,20 @@ def main() -> int:
     parser.add_argument("--scan-files", type=int, default=None, help="default 10000")
     parser.add_argument("--caption-files", type=int, default=None, help="default 200")
     parser.add_argument("--clip-seconds", type=float, default=3.0)
+    parser.add_argument(
+        "--lock-seconds",
+        type=float,
+        default=None,
+        help="how long another program holds the write lock (default 40; quick: 5)",
+    )
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: temp)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/gui.json")
+    parser.add_argument(
+        "--only",
+        choices=("stalls", "table"),
+        default=None,
+        help="run one part; its results are merged into an existing --out file",
+    )
     args = parser.parse_args()
     rows = args.rows or (20_000 if args.quick else 1_000_000)
     n_scan = args.scan_files or (500 if args.quick else 10_000)
@@ -266,16 +402,26 @@ def main() -> int:
     result: dict[str, Any] = {"benchmark": "gui", "quick": args.quick, "machine": machine_info()}
     result["machine"]["qt_platform"] = app.platformName()
     started = time.perf_counter()
+    if args.only and args.out.is_file():
+        previous = json.loads(args.out.read_text())
+        result = {**previous, "machine": result["machine"], "quick": args.quick}
     try:
-        print(f"stalls: scan {n_scan} files, caption {n_caption} ...", file=sys.stderr)
-        result["stalls"] = bench_stalls(app, work, n_scan, n_caption, args.clip_seconds)
-        print(result["stalls"], file=sys.stderr)
-        db = work / "big.db"
-        print(f"building a {rows}-row library ...", file=sys.stderr)
-        result["build"] = build_big_library(db, rows, 0)
-        print(result["build"], file=sys.stderr)
-        result["table"] = bench_table(app, db, pages, jumps)
-        print(result["table"], file=sys.stderr)
+        if args.only != "table":
+            print(f"stalls: scan {n_scan} files, caption {n_caption} ...", file=sys.stderr)
+            result["stalls"] = bench_stalls(app, work, n_scan, n_caption, args.clip_seconds)
+            print(result["stalls"], file=sys.stderr)
+            lock_s = args.lock_seconds or (5.0 if args.quick else 40.0)
+            print(f"edits while another program holds the lock {lock_s:g} s", file=sys.stderr)
+            result["locked_save"] = bench_locked_save(app, work, lock_s)
+            print(result["locked_save"], file=sys.stderr)
+        if args.only != "stalls":
+            db = work / "big.db"
+            print(f"building a {rows}-row library ...", file=sys.stderr)
+            result["build"] = build_big_library(db, rows, 0)
+            result["build"]["name_keys_s"] = _plain_name_keys(db)
+            print(result["build"], file=sys.stderr)
+            result["table"] = bench_table(app, db, pages, jumps)
+            print(result["table"], file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result["last_run_s"] = round(time.perf_counter() - started, 1)

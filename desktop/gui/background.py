@@ -17,6 +17,7 @@ from desktop.library import (
     JobRow,
     Library,
     QueueCounts,
+    RemovalImpact,
     RootInfo,
     ScanProgress,
     ScanReport,
@@ -29,10 +30,13 @@ log = logging.getLogger(__name__)
 __all__ = [
     "AddResult",
     "LibrarySnapshot",
+    "ScanOutcome",
     "add_and_queue",
     "export_rows",
     "find_similar",
     "load_snapshot",
+    "refresh_name_keys",
+    "root_impacts",
     "scan_library",
 ]
 
@@ -46,6 +50,14 @@ class AddResult:
 
 
 @dataclass(frozen=True)
+class ScanOutcome:
+    """A rescan's report and how many files it found new and queued."""
+
+    report: ScanReport
+    queued: int
+
+
+@dataclass(frozen=True)
 class LibrarySnapshot:
     """Sidebar and queue contents, read together off the GUI thread."""
 
@@ -54,11 +66,21 @@ class LibrarySnapshot:
     jobs: list[JobRow]
     counts: QueueCounts
 
+    @property
+    def total_files(self) -> int:
+        """Files in the library (not counting missing ones)."""
+        return sum(r.files for r in self.roots)
+
 
 def add_and_queue(db_path: Path, paths: Sequence[str]) -> AddResult:
-    """Add dropped files/folders to the library and queue them for captioning."""
+    """Add dropped files/folders to the library and queue them for captioning.
+
+    A folder becomes a library folder; a file is added alone, never its whole folder (a file
+    dropped from Downloads must not adopt Downloads): ``Library.add_paths`` does both.
+    """
     with Library.open(db_path) as library:
         ids = library.add_paths(paths)
+        library.refresh_name_keys()
         queued = library.enqueue(ids) if ids else 0
     return AddResult(ids, queued)
 
@@ -67,10 +89,27 @@ def scan_library(
     db_path: Path,
     progress: Callable[[ScanProgress], None] | None = None,
     cancel: Callable[[], bool] | None = None,
-) -> ScanReport:
-    """Rescan every root."""
+) -> ScanOutcome:
+    """Rescan every root and queue the files it found new."""
     with Library.open(db_path) as library:
-        return library.scan(progress=progress, cancel=cancel)
+        before = library.max_file_id()
+        report = library.scan(progress=progress, cancel=cancel)
+        library.refresh_name_keys()
+        new = library.file_ids_after(before)
+        queued = library.enqueue(new) if new else 0
+        return ScanOutcome(report, queued)
+
+
+def refresh_name_keys(db_path: Path) -> int:
+    """Refine natural sort keys left plain by other writers (the CLI, older versions)."""
+    with Library.open(db_path) as library:
+        return library.refresh_name_keys()
+
+
+def root_impacts(db_path: Path) -> dict[int, RemovalImpact]:
+    """What removing each library folder would forget (for the settings dialog's question)."""
+    with Library.open(db_path) as library:
+        return library.root_removal_impacts()
 
 
 def load_snapshot(db_path: Path, jobs_per_state: int = 200) -> LibrarySnapshot:

@@ -32,7 +32,7 @@ QLineEdit#searchEdit {{ font-size: 14px; padding: 7px 12px; border-radius: 8px; 
 QComboBox::drop-down {{ border: none; width: 18px; }}
 QComboBox QAbstractItemView {{ background: #1c2129; selection-background-color: #3a2d17; }}
 QPushButton {{
-    background: #222831; border: 1px solid #2f3742; border-radius: 6px; padding: 5px 12px;
+    background: #222831; border: 1px solid #2f3742; border-radius: 6px; padding: 5px 9px;
 }}
 QPushButton:hover {{ background: #2a313b; }}
 QPushButton:disabled {{ color: #5c6570; background: #1a1e24; border-color: #232830; }}
@@ -41,13 +41,19 @@ QPushButton#acceptButton, QPushButton#playButton {{
     background: {ACCENT}; color: #15110a; border: none; font-weight: 600;
 }}
 QPushButton#acceptButton:disabled {{ background: #3b3325; color: #7b6a4c; }}
-QLabel#detailTitle {{ font-size: 17px; font-weight: 600; color: #f0f3f6; }}
-QLabel#detailMeta, QLabel#provenance, QLabel#queueCounts {{ color: #8b949e; font-size: 12px; }}
+#detailTitle {{ font-size: 17px; font-weight: 600; color: #f0f3f6; }}
+#detailMeta, #provenance, #queueCounts, #countLabel {{ color: #8b949e; font-size: 12px; }}
 QLabel#sectionLabel {{ color: #6e7681; font-size: 11px; font-weight: 700; letter-spacing: 1px; }}
-QLabel#workerState {{ color: {ACCENT}; font-size: 12px; }}
-QLabel#banner {{
-    background: #2a2214; color: #ffe2b3; border-radius: 6px; padding: 6px 10px;
-}}
+#workerState {{ color: {ACCENT}; font-size: 12px; }}
+#queueProblem, #fieldProblem {{ color: #ff9b93; font-size: 12px; }}
+#waitingLabel {{ color: {ACCENT}; }}
+#banner {{ background: #2a2214; color: #ffe2b3; border-radius: 6px; padding: 4px 10px; }}
+QWidget#messageBar {{ background: #3a1d1b; border: 1px solid #6e2b26; border-radius: 6px; }}
+#messageText {{ color: #ffd7d3; }}
+QLabel#emptyTitle {{ font-size: 22px; font-weight: 600; color: #f0f3f6; }}
+QLabel#emptyText {{ color: #aab3bd; font-size: 13px; }}
+QLabel#emptyHint {{ color: #6e7681; font-size: 12px; }}
+QWidget#emptyState {{ background: #161a20; border-radius: 8px; }}
 QWidget#detailPanel, QWidget#queuePanel, QWidget#sidebarBox, QTreeView#sidebar {{
     background: #13171c;
 }}

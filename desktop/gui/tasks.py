@@ -1,114 +1,169 @@
-"""Short background tasks on a thread pool, with the result delivered on the GUI thread.
+"""Short background tasks on a thread pool: a typed result and a progress channel.
 
-Modelled on Picard's ``run_task``: the work runs on a ``QThreadPool`` and its result (or its
-exception) comes back through a queued signal, so callbacks always run on the thread that owns
-the receiver. The GUI thread never waits for a task.
+Modelled on Picard's ``run_task`` (the work runs on a ``QThreadPool``, its outcome comes back on
+the GUI thread) and superqt's workers (``yielded`` progress, ``returned``/``errored``, an abort
+flag checked between steps). A task is a function of one :class:`TaskContext`; it reports
+progress with ``ctx.report(value)``, polls ``ctx.cancelled()``, and returns its value. The
+caller gets one :class:`TaskResult` (value or error) and, optionally, every progress value, all
+on the GUI thread. The GUI thread never waits for a task.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TaskRunner", "run_task"]
+__all__ = ["TaskContext", "TaskHandle", "TaskResult", "TaskRunner"]
+
+T = TypeVar("T")
+P = TypeVar("P")
 
 
-class _Relay(QObject):
-    """Lives on the GUI thread; its signals carry a task's outcome back there.
+@dataclass(frozen=True)
+class TaskResult(Generic[T]):
+    """What a task ended with: its value, or the exception it raised.
+
+    Attributes:
+        value: The function's return value (``None`` when it failed).
+        error: The exception, or ``None`` on success.
+    """
+
+    value: T | None = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the task returned normally."""
+        return self.error is None
+
+
+class TaskContext(Generic[P]):
+    """Handed to a task's function on the pool thread: a progress channel and a cancel flag."""
+
+    def __init__(self, handle: TaskHandle) -> None:
+        self._handle = handle
+        self._cancel = handle._cancel
+
+    def report(self, progress: P) -> None:
+        """Send a progress value to the GUI thread (queued; cheap, but do not flood it)."""
+        self._handle.progressed.emit(progress)
+
+    def cancelled(self) -> bool:
+        """True once :meth:`TaskHandle.cancel` was called (check between steps)."""
+        return self._cancel.is_set()
+
+
+class TaskHandle(QObject):
+    """One started task, living on the GUI thread; its signals carry the outcome back there.
 
     The callbacks are called from this object's own slots: a signal connected to a plain
     Python function would run it on the emitting (pool) thread instead.
+
+    Signals:
+        progressed(value): a value passed to ``ctx.report``.
+        finished(TaskResult): the task returned or raised (exactly once).
     """
 
-    succeeded = Signal(object)
-    errored = Signal(object)
+    progressed = Signal(object)
+    finished = Signal(object)
 
     def __init__(
         self,
-        owner: TaskRunner,
-        on_done: Callable[[Any], None] | None,
-        on_error: Callable[[BaseException], None] | None,
+        runner: TaskRunner,
+        on_result: Callable[[TaskResult[Any]], None] | None,
+        on_progress: Callable[[Any], None] | None,
     ) -> None:
-        super().__init__(owner)
-        self._owner = owner
-        self._on_done = on_done
-        self._on_error = on_error
-        self.succeeded.connect(self._deliver_result)
-        self.errored.connect(self._deliver_error)
+        super().__init__(runner)
+        self._runner = runner
+        self._on_result = on_result
+        self._on_progress = on_progress
+        self._cancel = threading.Event()
+        self._done = False
+        self.progressed.connect(self._deliver_progress)
+        self.finished.connect(self._deliver_result)
+
+    def cancel(self) -> None:
+        """Ask the task to stop at its next check (thread-safe); the result still arrives."""
+        self._cancel.set()
+
+    @property
+    def done(self) -> bool:
+        """True once the result was delivered."""
+        return self._done
+
+    @Slot(object)
+    def _deliver_progress(self, value: object) -> None:
+        if self._on_progress is not None and not self._done:
+            self._on_progress(value)
 
     @Slot(object)
     def _deliver_result(self, result: object) -> None:
-        self._owner._forget(self)
-        if self._on_done is not None:
-            self._on_done(result)
-
-    @Slot(object)
-    def _deliver_error(self, exc: object) -> None:
-        self._owner._forget(self)
-        if self._on_error is not None:
-            self._on_error(exc)  # type: ignore[arg-type]
-        else:
-            log.warning("background task failed: %s", exc)
+        self._done = True
+        self._runner._forget(self)
+        assert isinstance(result, TaskResult)
+        if self._on_result is not None:
+            self._on_result(result)
+        elif result.error is not None:
+            log.warning("background task failed: %s", result.error)
 
 
 class _Task(QRunnable):
-    def __init__(self, func: Callable[[], Any], relay: _Relay) -> None:
+    def __init__(self, work: Callable[[TaskContext[Any]], Any], handle: TaskHandle) -> None:
         super().__init__()
-        self._func = func
-        self._relay = relay
+        self._work = work
+        self._handle = handle
+        self._context: TaskContext[Any] = TaskContext(handle)
 
     def run(self) -> None:
         try:
-            result = self._func()
-        except Exception as exc:  # delivered to the caller's error callback, never lost
-            self._relay.errored.emit(exc)
+            value = self._work(self._context)
+        except Exception as exc:  # delivered to the caller's callback, never lost
+            self._handle.finished.emit(TaskResult(error=exc))
         else:
-            self._relay.succeeded.emit(result)
+            self._handle.finished.emit(TaskResult(value=value))
 
 
 class TaskRunner(QObject):
-    """Runs callables on a pool and calls ``on_done``/``on_error`` on the GUI thread.
+    """Runs task functions on a pool and reports on the GUI thread.
 
-    Each window owns one runner. Relays are kept until their task reports, so a task that
+    Each window owns one runner. Handles are kept until their task reports, so a task that
     finishes after its caller moved on still has somewhere to land.
     """
 
     def __init__(self, pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.pool = pool if pool is not None else QThreadPool.globalInstance()
-        self._relays: set[_Relay] = set()
+        self._handles: set[TaskHandle] = set()
 
     def run(
         self,
-        func: Callable[[], Any],
-        on_done: Callable[[Any], None] | None = None,
-        on_error: Callable[[BaseException], None] | None = None,
-    ) -> None:
-        """Start ``func`` on the pool; its result or exception is handed to the callbacks."""
-        relay = _Relay(self, on_done, on_error)
-        self._relays.add(relay)
-        self.pool.start(_Task(func, relay))
+        work: Callable[[TaskContext[P]], T],
+        on_result: Callable[[TaskResult[T]], None] | None = None,
+        on_progress: Callable[[P], None] | None = None,
+    ) -> TaskHandle:
+        """Start ``work(ctx)`` on the pool; ``on_result`` gets its :class:`TaskResult`."""
+        handle = TaskHandle(self, on_result, on_progress)  # type: ignore[arg-type]
+        self._handles.add(handle)
+        self.pool.start(_Task(work, handle))
+        return handle
 
-    def _forget(self, relay: _Relay) -> None:
-        self._relays.discard(relay)
-        relay.deleteLater()
+    def cancel_all(self) -> None:
+        """Ask every running task to stop at its next check."""
+        for handle in list(self._handles):
+            handle.cancel()
+
+    def _forget(self, handle: TaskHandle) -> None:
+        self._handles.discard(handle)
+        handle.deleteLater()
 
     @property
     def pending(self) -> int:
         """Tasks started and not yet reported back."""
-        return len(self._relays)
-
-
-def run_task(
-    runner: TaskRunner,
-    func: Callable[[], Any],
-    on_done: Callable[[Any], None] | None = None,
-    on_error: Callable[[BaseException], None] | None = None,
-) -> None:
-    """Shorthand for :meth:`TaskRunner.run`."""
-    runner.run(func, on_done, on_error)
+        return len(self._handles)

@@ -29,24 +29,40 @@ from desktop.library import CaptionerLike, JobEvent, Library, run_jobs
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CaptionWorker", "CaptionerFactory", "WorkerThread", "load_captioner"]
+__all__ = ["CaptionWorker", "CaptionerFactory", "WorkerThread", "load_captioner", "model_refs"]
 
 CaptionerFactory = Callable[[AppSettings], CaptionerLike]
+
+
+def model_refs(settings: AppSettings) -> tuple[str, str]:
+    """The (audio model, language model) the settings mean, resolved like the CLI does.
+
+    The default audio model stands for "the preset's default": with the ``paper`` preset
+    that is an imported WavCaps model when one is in the models folder, as with
+    ``earmark caption --preset paper``. A model the person chose is used as is.
+    """
+    from captioner.models import DEFAULT_CLAP, default_clap_for_preset
+
+    clap = settings.clap
+    if clap == DEFAULT_CLAP:
+        clap = default_clap_for_preset(settings.preset)
+    return clap, settings.llm
 
 
 def load_captioner(settings: AppSettings) -> CaptionerLike:
     """Build the real Captioner from settings (runs on the worker thread; imports torch)."""
     from captioner import models
 
+    clap, llm = model_refs(settings)
     # Absent models fail here, before torch is imported: importing it holds the GIL for
     # seconds, which would stutter the window for nothing on a first run.
-    for ref in (settings.clap, settings.llm):
+    for ref in (clap, llm):
         models.resolve(ref)
 
     from captioner import Captioner, CaptionerConfig
 
     config = CaptionerConfig.preset(settings.preset).with_overrides(settings.overrides)
-    kwargs: dict[str, Any] = {"clap": settings.clap, "llm": settings.llm, "device": settings.device}
+    kwargs: dict[str, Any] = {"clap": clap, "llm": llm, "device": settings.device}
     if settings.vocabulary:
         kwargs["vocabulary"] = settings.vocabulary
     captioner: CaptionerLike = Captioner.load(config, **kwargs)

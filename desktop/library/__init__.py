@@ -16,9 +16,11 @@ Layout: ``library.py`` (the class, lifecycle), ``_roots.py`` (roots, scanning in
 ``scanning.py`` (walking the disk, headers, fingerprints), ``_captions.py`` (captions,
 keywords, embeddings), ``_queue.py`` (the persisted job queue), ``_query.py`` and ``_sql.py``
 (listing, filters, FTS5), ``semantic.py`` (embedding matrix, RRF), ``jobs.py`` (job loop),
-``export.py`` (CSV), ``schema.py`` (migrations), ``types.py`` (rows, queries, events).
+``export.py`` (CSV), ``schema.py`` (migrations), ``types.py`` (rows, queries, events),
+``_edits.py`` (user edits with undo records, removals, lone files, natural name keys).
 """
 
+from desktop.library._edits import natural_name_key
 from desktop.library.export import CSV_COLUMNS, export_csv
 from desktop.library.jobs import (
     CaptionerLike,
@@ -30,7 +32,9 @@ from desktop.library.jobs import (
 from desktop.library.library import Library
 from desktop.library.types import (
     SORTABLE_COLUMNS,
+    CaptionChange,
     CaptionRecord,
+    CaptionSource,
     FileQuery,
     FileRow,
     FileStatus,
@@ -40,6 +44,7 @@ from desktop.library.types import (
     JobRow,
     JobState,
     QueueCounts,
+    RemovalImpact,
     RootInfo,
     ScanError,
     ScanProgress,
@@ -53,7 +58,9 @@ from desktop.library.types import (
 __all__ = [
     "CSV_COLUMNS",
     "SORTABLE_COLUMNS",
+    "CaptionChange",
     "CaptionRecord",
+    "CaptionSource",
     "CaptionerLike",
     "FileQuery",
     "FileRow",
@@ -67,6 +74,7 @@ __all__ = [
     "JobState",
     "Library",
     "QueueCounts",
+    "RemovalImpact",
     "RootInfo",
     "ScanError",
     "ScanProgress",
@@ -76,6 +84,7 @@ __all__ = [
     "SortColumn",
     "TextEmbedder",
     "export_csv",
+    "natural_name_key",
     "run_index_jobs",
     "run_jobs",
 ]

@@ -86,6 +86,13 @@ class LibraryBase:
 
     _conn: sqlite3.Connection
     _lock_wait: Callable[[float], None] | None = None
+    _write_patience: float | None = None
+
+    def set_write_patience(self, seconds: float | None) -> None:
+        """How long a write keeps retrying while another program holds the lock before it
+        raises :class:`LibraryBusyError` (``None``: the default, two minutes; ``0``: once,
+        for callers that retry and tell the user themselves)."""
+        self._write_patience = seconds
 
     def set_lock_wait_callback(self, callback: Callable[[float], None] | None) -> None:
         """Call ``callback(seconds_waited)`` while a write waits for another program's lock
@@ -213,7 +220,7 @@ class LibraryBase:
             return
         # IMMEDIATE takes the write lock up front, so two writers wait (busy timeout, then
         # retries with backoff) instead of failing half-way with SQLITE_BUSY on lock upgrade.
-        begin_immediate(conn, on_wait=self._lock_wait)
+        begin_immediate(conn, patience_s=self._write_patience, on_wait=self._lock_wait)
         try:
             yield conn
             conn.execute("COMMIT")

@@ -36,6 +36,7 @@ __all__ = [
     "LibraryConnection",
     "begin_immediate",
     "connect",
+    "file_size",
     "translate",
     "translate_os_error",
 ]
@@ -294,11 +295,15 @@ def begin_immediate(
             pause = min(pause * 2, 2.0)
 
 
-def file_header(path: str) -> bytes | None:
-    """The first 100 bytes of ``path`` (SQLite's header), or ``None`` if it does not exist."""
+def file_size(path: str) -> int | None:
+    """The size of ``path`` in bytes, or ``None`` if it does not exist.
+
+    Deliberately a ``stat``, never an ``open``: closing any descriptor of a file drops every
+    POSIX lock this process holds on it, SQLite's included. Another process would then take
+    our live connections for gone and, closing its own, delete the WAL under them.
+    """
     try:
-        with open(path, "rb") as handle:
-            return handle.read(100)
+        return os.stat(path).st_size
     except FileNotFoundError:
         return None
     except OSError as exc:

@@ -21,6 +21,7 @@ from desktop.library._sql import (
     match_of,
     only_status_filter,
     order_by,
+    sort_column,
     where_of,
 )
 from desktop.library.errors import InvalidQueryError
@@ -320,7 +321,7 @@ class QueryMixin(LibraryBase):
     def _list_plain(
         self, q: FileQuery, where: str, params: list[Any], offset: int, limit: int
     ) -> list[FileRow]:
-        column = "name" if q.sort == "rank" else q.sort
+        column = sort_column(q)
         rows: list[FileRow] | None = None
         last = self._last_page
         if (
@@ -360,8 +361,15 @@ class QueryMixin(LibraryBase):
             rows = [by_id[i] for i in ids if i in by_id]
         if rows:
             tail = rows[-1]
-            self._last_page = (q, offset + len(rows), getattr(tail, column), tail.id)
+            self._last_page = (q, offset + len(rows), self._sort_value(tail, column), tail.id)
         return rows
+
+    def _sort_value(self, row: FileRow, column: str) -> Any:
+        """The value of ``row`` in the SQL sort column (``name_key`` is not on FileRow)."""
+        if column != "name_key":
+            return getattr(row, column)
+        found = self._conn.execute("SELECT name_key FROM files WHERE id = ?", (row.id,)).fetchone()
+        return None if found is None else found[0]
 
     def _list_ranked(self, q: FileQuery, offset: int, limit: int) -> list[FileRow]:
         ranked = self._ranked(q)

@@ -20,6 +20,7 @@ __all__ = [
     "only_status_filter",
     "order_by",
     "search_words",
+    "sort_column",
     "where_of",
 ]
 
@@ -56,6 +57,7 @@ def only_status_filter(q: FileQuery) -> bool:
         and q.max_duration is None
         and q.captioned is None
         and not q.keyword
+        and q.caption_source is None
     )
 
 
@@ -92,10 +94,20 @@ def match_of(q: FileQuery) -> str | None:
     return fts_query(q.text)
 
 
-def order_by(q: FileQuery) -> str:
+def sort_column(q: FileQuery) -> str:
+    """The ``files`` column a query is ordered by (``rank`` without a search is by name).
+
+    Names sort by ``name_key`` (schema v7): natural, case-insensitive order, so ``Kick 2``
+    comes before ``kick 10``.
+    """
     column = "name" if q.sort == "rank" else q.sort
     if column not in SORTABLE_COLUMNS:
         raise InvalidQueryError(f"cannot sort by {column!r}")
+    return "name_key" if column == "name" else column
+
+
+def order_by(q: FileQuery) -> str:
+    column = sort_column(q)
     direction = "DESC" if q.descending else "ASC"
     return f"f.{column} {direction}, f.id {direction}" if column != "id" else f"f.id {direction}"
 
@@ -135,4 +147,7 @@ def where_of(q: FileQuery) -> tuple[str, list[Any]]:
             "WHERE keyword = ? COLLATE NOCASE)"
         )
         params.append(q.keyword.strip())
+    if q.caption_source is not None:
+        clauses.append("f.caption_source = ?")
+        params.append(q.caption_source)
     return (" AND ".join(clauses) or "1"), params

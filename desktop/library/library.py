@@ -16,10 +16,11 @@ from desktop.library._base import FILE_COLUMNS, file_row
 from desktop.library._captions import CaptionsMixin
 from desktop.library._connection import (
     connect,
-    file_header,
+    file_size,
     is_writable_location,
     translate_os_error,
 )
+from desktop.library._edits import EditsMixin
 from desktop.library._index import IndexMixin
 from desktop.library._meta import MetaMixin
 from desktop.library._query import QueryMixin
@@ -51,12 +52,10 @@ QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024
 #: apart from another program's database.
 _EARMARK_TABLES = frozenset({"roots", "files", "captions", "jobs", "embeddings"})
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-
 Check = Literal["auto", "full", "none"]
 
 
-class Library(RootsMixin, CaptionsMixin, IndexMixin, QueueMixin, QueryMixin, MetaMixin):
+class Library(RootsMixin, CaptionsMixin, IndexMixin, QueueMixin, QueryMixin, MetaMixin, EditsMixin):
     """A sound library stored in one SQLite database (WAL mode).
 
     A ``Library`` wraps one connection and must only be used from the thread that opened it;
@@ -156,8 +155,8 @@ class Library(RootsMixin, CaptionsMixin, IndexMixin, QueueMixin, QueryMixin, Met
         path = self._path
         if path == ":memory:":
             return connect(path)
-        header = file_header(path)
-        if header is None:
+        size = file_size(path)  # (SQLite itself tells an SQLite file from anything else)
+        if size is None:
             if readonly or not create:
                 raise LibraryNotFoundError(
                     f"no library at {path} (check the path; `earmark library add DIR` creates one)"
@@ -166,13 +165,11 @@ class Library(RootsMixin, CaptionsMixin, IndexMixin, QueueMixin, QueryMixin, Met
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise translate_os_error(exc, str(Path(path).parent)) from exc
-        elif not header:
+        elif size == 0:
             raise NotALibraryError(
                 f"{path} is an empty file, not an Earmark library; choose another file or "
                 "delete this one"
             )
-        elif not header.startswith(_SQLITE_MAGIC):
-            raise NotALibraryError(f"{path} is not an Earmark library (not an SQLite database)")
         if not readonly:
             try:
                 conn = connect(path)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.library._connection import file_header
+from desktop.library._connection import file_size
 from desktop.library.errors import LibraryError, NotALibraryError
 from desktop.library.library import Library
 
@@ -68,12 +68,18 @@ class RepairReport:
 
 
 def _open_source(path: str) -> sqlite3.Connection:
-    header = file_header(path)
-    if header is None:
+    if file_size(path) is None:
         raise LibraryError(f"no library at {path}")
-    if not header.startswith(b"SQLite format 3\x00"):
-        raise NotALibraryError(f"{path} is not an Earmark library (not an SQLite database)")
-    return sqlite3.connect(Path(path).absolute().as_uri() + "?mode=ro", uri=True)
+    conn = sqlite3.connect(Path(path).absolute().as_uri() + "?mode=ro", uri=True)
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if "not a database" in str(exc):
+            raise NotALibraryError(
+                f"{path} is not an Earmark library (not an SQLite database)"
+            ) from None
+    return conn
 
 
 def check_library(path: str | os.PathLike[str]) -> CheckReport:

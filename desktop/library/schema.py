@@ -329,8 +329,27 @@ END;
 INSERT INTO files_fts(files_fts) VALUES ('rebuild');
 """
 
+# v7: names sort in natural, case-insensitive order ("Kick 2" before "kick 10").
+# ``name_key`` is what the table sorts by. SQL alone can only lower-case it, which triggers do
+# on every insert and rename, so any writer (the CLI, an old Earmark) keeps it usable; the
+# natural refinement (digit runs compared by value, Unicode case folding) is filled in by
+# ``Library.refresh_name_keys`` and marked by a trailing U+0001, so rows still to refine are
+# easy to find. The sort index moves from ``name`` to ``name_key``.
+_V7 = """
+ALTER TABLE files ADD COLUMN name_key TEXT;
+UPDATE files SET name_key = lower(name);
+CREATE TRIGGER files_name_key_insert AFTER INSERT ON files WHEN new.name_key IS NULL BEGIN
+    UPDATE files SET name_key = lower(new.name) WHERE id = new.id;
+END;
+CREATE TRIGGER files_name_key_rename AFTER UPDATE OF name ON files BEGIN
+    UPDATE files SET name_key = lower(new.name) WHERE id = new.id;
+END;
+DROP INDEX IF EXISTS files_name_visible;
+CREATE INDEX files_name_key_visible ON files(name_key) WHERE status != 'missing';
+"""
+
 #: Migration ``i`` takes the schema from version ``i`` to ``i + 1``. Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 
 #: A migration whose first line is this runs with foreign keys off (a table rebuild), and
 #: is checked with ``PRAGMA foreign_key_check`` before it commits.

@@ -14,7 +14,9 @@ import numpy as np
 
 __all__ = [
     "SORTABLE_COLUMNS",
+    "CaptionChange",
     "CaptionRecord",
+    "CaptionSource",
     "FileQuery",
     "FileRow",
     "FileStatus",
@@ -24,6 +26,7 @@ __all__ = [
     "JobRow",
     "JobState",
     "QueueCounts",
+    "RemovalImpact",
     "RootInfo",
     "RootKind",
     "ScanError",
@@ -47,6 +50,10 @@ JobKind = Literal["caption", "index"]
 #: ``folder``: a folder scanned with everything in it; ``files``: files added one by one
 #: (a drop) whose folder is not adopted.
 RootKind = Literal["folder", "files"]
+
+#: Who wrote a caption: the models, a person (typed in the app or the CLI), or the file
+#: itself (its embedded description).
+CaptionSource = Literal["model", "user", "file"]
 
 #: ``text``: FTS5 over name, folder, caption and keywords with user input escaped and prefix
 #: matching; ``advanced``: the text is FTS5 query syntax, passed through; ``semantic``: CLAP
@@ -188,6 +195,8 @@ class FileQuery:
         max_duration: Only files at most this long (seconds).
         captioned: ``True`` only captioned files, ``False`` only uncaptioned, ``None`` both.
         keyword: Only files whose current caption has this keyword (exact, case-insensitive).
+        caption_source: Only files whose current caption was written by the user
+            (``"user"``) or by the models (``"model"``); ``None`` for any.
         statuses: Only files with these statuses; default hides missing files.
         sort: Sort column; ``rank`` is relevance for searches and ``name`` otherwise.
         descending: Sort order.
@@ -205,6 +214,7 @@ class FileQuery:
     max_duration: float | None = None
     captioned: bool | None = None
     keyword: str | None = None
+    caption_source: CaptionSource | None = None
     statuses: tuple[FileStatus, ...] = ("ok", "error")
     sort: SortColumn = "rank"
     descending: bool = False
@@ -370,3 +380,33 @@ class JobEvent:
     message: str | None = None
     done: int = 0
     total: int = 0
+
+
+@dataclass(frozen=True)
+class CaptionChange:
+    """One file's current caption before and after an edit (what undo puts back).
+
+    Attributes:
+        file_id: The file.
+        before: Caption id that was current before, or ``None`` (the file had none).
+        after: Caption id that is current now, or ``None`` (the edit cleared it).
+    """
+
+    file_id: int
+    before: int | None
+    after: int | None
+
+
+@dataclass(frozen=True)
+class RemovalImpact:
+    """What removing files (or a library folder) from the library would forget.
+
+    Attributes:
+        files: Files that would be forgotten (missing ones included).
+        captioned: Of those, files with a current caption.
+        user_captions: Of those, files whose current caption the user wrote.
+    """
+
+    files: int = 0
+    captioned: int = 0
+    user_captions: int = 0

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from captioner.types import Caption, CaptionFailure, KeywordScore, Provenance
 from desktop.library import Library
@@ -119,6 +120,14 @@ class FakeCaptioner:
         return np.ones((len(texts), 8), dtype=np.float32) / np.sqrt(8)
 
 
+@pytest.fixture(autouse=True)
+def _refcount_guard(qapp):
+    """Every GUI test runs with the guard the app installs (PySide6 6.12.0 emit leak)."""
+    from desktop.gui.qt_fixes import install_refcount_guard
+
+    install_refcount_guard()
+
+
 @pytest.fixture
 def sound_folder(tmp_path: Path) -> Path:
     """A folder of short tones in subfolders."""
@@ -138,3 +147,185 @@ def library_db(tmp_path: Path, sound_folder: Path) -> Path:
         library.add_root(sound_folder)
         library.scan()
     return db
+
+
+WAIT_MS = 10_000
+
+
+def question_box(qtbot, timeout: int = WAIT_MS) -> QMessageBox:
+    """The question (or message) box on screen now, waiting for it to appear."""
+    found: list[QMessageBox] = []
+
+    def shown() -> bool:
+        found[:] = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, QMessageBox) and w.isVisible()
+        ]
+        return bool(found)
+
+    qtbot.waitUntil(shown, timeout=timeout)
+    return found[-1]
+
+
+def answer(qtbot, key: str, timeout: int = WAIT_MS) -> str:
+    """Click the answer ``key`` of the question on screen, like a person; returns its text."""
+    from PySide6.QtCore import Qt
+
+    box = question_box(qtbot, timeout)
+    text = box.text() + "\n" + box.informativeText()
+    button = box.findChild(QPushButton, f"answer-{key}")
+    assert button is not None, f"no answer {key!r} in {text!r}"
+    parent = box.parentWidget()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not box.isVisible(), timeout=timeout)
+    reactivate(qtbot, parent)
+    return text
+
+
+def reactivate(qtbot, widget) -> None:
+    """Give the keyboard back to ``widget``'s window after a dialog closed (what a window
+    manager does; the offscreen platform does not)."""
+    if widget is None:
+        return
+    window = widget.window()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+
+
+def click_row(qtbot, table, row: int, modifier=None) -> None:
+    """Click a row of a table view with the mouse (optionally with Ctrl or Shift held)."""
+    from PySide6.QtCore import Qt
+
+    index = table.model().index(row, 0)
+    table.scrollTo(index)
+    rect = table.visualRect(index)
+    qtbot.mouseClick(
+        table.viewport(),
+        Qt.MouseButton.LeftButton,
+        modifier if modifier is not None else Qt.KeyboardModifier.NoModifier,
+        rect.center(),
+    )
+
+
+def row_of(window, name: str) -> int:
+    """The table row showing the file called ``name``."""
+    model = window.file_model
+    for row in range(model.rowCount()):
+        if model.index(row, 0).data() == name:
+            return row
+    raise AssertionError(f"{name} is not in the table")
+
+
+def caption_of(db: Path, name: str):
+    """The current caption record of the file called ``name`` (read with a fresh connection)."""
+    with Library.open(db) as library:
+        (row,) = [r for r in library.list_files(None, 0, 1000) if r.name == name]
+        return library.current_caption(row.id)
+
+
+class LockHolder:
+    """Another program holding the library's write lock until told to let go."""
+
+    def __init__(self, db: Path) -> None:
+        import subprocess
+
+        script = (
+            "import sqlite3, sys\n"
+            "conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)\n"
+            "conn.execute('BEGIN IMMEDIATE')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.readline()\n"
+            "conn.execute('ROLLBACK')\n"
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", script, str(db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().strip() == "locked"
+
+    def release(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.write("\n")
+            self.process.stdin.flush()
+            self.process.wait(30)
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """Build a shown, active main window over a database (fake captioner unless given).
+
+    Windows are closed and deleted on the GUI thread at teardown (``desktop.app.dispose``):
+    left to the garbage collector, a window could be deleted on a worker thread.
+    """
+    made: list = []
+
+    def make(db: Path, fake: FakeCaptioner | None = None, size=(1280, 800), **kwargs):
+        from desktop.gui.main_window import MainWindow
+        from desktop.gui.settings import AppSettings
+
+        captioner = fake if fake is not None else FakeCaptioner()
+        settings = kwargs.pop("settings", AppSettings())
+        win = MainWindow(db, settings, lambda _s: captioner, autostart=False, **kwargs)
+        made.append(win)
+        win.resize(*size)
+        win.show()
+        qtbot.waitExposed(win)
+        win.activateWindow()
+        qtbot.waitUntil(lambda: win.runner.pending == 0 and not win.writer.pending, timeout=WAIT_MS)
+        return win
+
+    yield make
+    from desktop.app import dispose
+
+    for win in made:
+        dispose(QApplication.instance(), win)
+
+
+class FakeStream:
+    """A PortAudio stream that plays nothing (machines in CI have no sound card)."""
+
+    def __init__(self, **kwargs) -> None:
+        self.kwargs = kwargs
+        self.active = False
+
+    def start(self) -> None:
+        self.active = True
+
+    def stop(self) -> None:
+        self.active = False
+
+    def close(self) -> None:
+        self.active = False
+
+
+class FakeSoundDevice:
+    """Stands in for the ``sounddevice`` module: records the streams it was asked for."""
+
+    class PortAudioError(Exception):
+        pass
+
+    class CallbackStop(Exception):
+        pass
+
+    def __init__(self) -> None:
+        self.streams: list[FakeStream] = []
+
+    def OutputStream(self, **kwargs) -> FakeStream:
+        stream = FakeStream(**kwargs)
+        self.streams.append(stream)
+        return stream
+
+
+@pytest.fixture
+def sound_device(monkeypatch) -> FakeSoundDevice:
+    """Playback goes to a fake device."""
+    from desktop.gui.controllers import playback
+
+    device = FakeSoundDevice()
+    monkeypatch.setattr(playback, "_import_sounddevice", lambda: device)
+    return device

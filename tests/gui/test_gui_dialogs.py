@@ -6,9 +6,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QThreadPool
 
-from desktop.gui.models_dialog import OFFLINE_MESSAGE, ModelsDialog
+from desktop.gui.dialogs.models_dialog import OFFLINE_MESSAGE, ModelsDialog
+from desktop.gui.dialogs.settings_dialog import SettingsDialog
 from desktop.gui.settings import AppSettings
-from desktop.gui.settings_dialog import SettingsDialog
 from desktop.gui.tasks import TaskRunner
 
 WAIT_MS = 10_000
@@ -41,7 +41,8 @@ def test_models_dialog_offline_says_so_and_download_reports_progress(qtbot, tmp_
     assert "offline" in dialog.rows["llm"][1].text()
     assert dialog.download_button.isEnabled() and not dialog.ready
     progress: list[tuple[str, int, int]] = []
-    dialog._progress.advanced.connect(lambda *a: progress.append(a))
+    shown = dialog._on_progress
+    dialog._on_progress = lambda value: (progress.append(value), shown(value))
     dialog.download_button.click()
     qtbot.waitUntil(lambda: dialog.message.text() == "Download complete.", timeout=WAIT_MS)
     qtbot.waitUntil(lambda: runner.pending == 0, timeout=WAIT_MS)
@@ -63,7 +64,7 @@ def test_models_dialog_ready_when_both_present(qtbot, tmp_path) -> None:
 
 
 def test_settings_dialog_keeps_only_changed_knobs(qtbot) -> None:
-    dialog = SettingsDialog(AppSettings(overrides={"beta": 0.8}), [])
+    dialog = SettingsDialog(AppSettings(overrides={"beta": 0.8}), [], TaskRunner(QThreadPool()))
     qtbot.addWidget(dialog)
     assert dialog.knobs["beta"].value() == 0.8
     dialog.knobs["l"].setValue(3)

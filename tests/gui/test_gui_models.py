@@ -8,10 +8,11 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtTest import QAbstractItemModelTester
 
-from desktop.gui import file_model as fm
 from desktop.gui.background import load_snapshot
-from desktop.gui.file_model import FileTableModel
-from desktop.gui.side_models import FOLDER_ROLE, FolderTreeModel, QueueModel
+from desktop.gui.views import file_model as fm
+from desktop.gui.views.columns import COLUMNS
+from desktop.gui.views.file_model import FileTableModel
+from desktop.gui.views.side_models import FOLDER_ROLE, FolderTreeModel, QueueModel
 from desktop.library import FileQuery, Library
 
 from .conftest import SOUNDS
@@ -34,7 +35,7 @@ def test_file_model_passes_tester_through_queries_and_sorts(qtbot, library: Libr
     model = FileTableModel(library)
     QAbstractItemModelTester(model, Mode.Fatal)
     assert model.rowCount() == len(SOUNDS)
-    assert model.columnCount() == len(fm.COLUMNS)
+    assert model.columnCount() == len(COLUMNS)
     model.sort(3, Qt.SortOrder.DescendingOrder)  # length
     lengths = [model.row_at(r).duration_s for r in range(model.rowCount())]
     assert lengths == sorted(lengths, reverse=True)

@@ -24,14 +24,14 @@ def test_tiny_models_caption_through_the_window(qtbot, library_db: Path, tiny_mo
         ids = [r.id for r in library.list_files(None, 0, 2)]
         library.enqueue(ids)
     loaded: list[str] = []
-    sig = WorkerMirror(window.worker)
+    sig = WorkerMirror(window.captioning.worker)
     sig.modelLoaded.connect(loaded.append)
     with qtbot.waitSignals(
         [sig.loadingStarted, sig.modelLoaded, sig.idle],
         order="strict",
         timeout=WAIT_MS,
     ):
-        window.start_captioning()
+        window.captioning.start()
     assert loaded and loaded[0]
     with Library.open(library_db) as library:
         records = [library.current_caption(i) for i in ids]

@@ -172,3 +172,16 @@ def test_real_loader_reports_missing_models_without_importing_torch(tmp_path: Pa
     ).stdout
     assert "missing:" in out and "absent" in out
     assert "torch imported: False" in out
+
+
+def test_the_paper_preset_means_the_same_models_as_on_the_command_line(tmp_path) -> None:
+    from captioner.models import DEFAULT_CLAP, WAVCAPS_FOLDER, default_clap_for_preset, models_dir
+    from desktop.gui.worker import model_refs
+
+    assert model_refs(AppSettings(preset="paper")) == (DEFAULT_CLAP, AppSettings().llm)
+    (models_dir() / WAVCAPS_FOLDER).mkdir(parents=True)  # an imported WavCaps model
+    assert model_refs(AppSettings(preset="paper"))[0] == default_clap_for_preset("paper")
+    assert model_refs(AppSettings(preset="paper"))[0].endswith(WAVCAPS_FOLDER)
+    assert model_refs(AppSettings(preset="default"))[0] == DEFAULT_CLAP
+    chosen = str(tmp_path / "my-clap")
+    assert model_refs(AppSettings(preset="paper", clap=chosen))[0] == chosen

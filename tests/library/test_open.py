@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -267,3 +268,35 @@ def test_a_full_disk_is_a_message_and_nothing_is_half_written(tmp_path: Path) ->
         lib.connection.execute("PRAGMA max_page_count = 1073741823")
         lib.set_user_caption(row.id, "fits now")
         assert lib.current_caption(row.id) is not None
+
+
+def test_opening_never_drops_this_process_locks_on_the_library(tmp_path: Path) -> None:
+    """Closing any descriptor of a file drops all of a process's POSIX locks on it, SQLite's
+    too. If opening a library read its header through a descriptor of its own, another
+    process closing its connection would take ours for gone and delete the WAL under them."""
+    db = _library(tmp_path, 3)
+    other = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1]); c.execute('SELECT count(*) FROM files').fetchone()\n"
+            "print('open', flush=True); sys.stdin.readline(); c.close()\n",
+            str(db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    with Library.open(db) as first:
+        first.set_user_caption(first.list_files()[0].id, "kept in the WAL for now")
+        assert other.stdout is not None and other.stdout.readline().strip() == "open"
+        Library.open(db).close()  # a second connection of this process comes and goes
+        assert other.stdin is not None
+        other.stdin.write("\n")
+        other.stdin.flush()
+        other.wait(timeout=30)
+        assert Path(str(db) + "-wal").exists() and Path(str(db) + "-shm").exists()
+        with Library.open(db) as again:  # a fresh connection still reads everything
+            assert again.search("kept") and again.integrity_check() == "ok"
+        assert first.search("kept")

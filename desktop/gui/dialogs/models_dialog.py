@@ -1,7 +1,9 @@
 """First-run model dialog: see which models are present, download them, or pick local folders.
 
 Every network or disk look-up runs on the thread pool; the dialog only shows results. Offline,
-the size look-up fails and the dialog says so plainly instead of hanging.
+the size look-up fails and the dialog says so plainly instead of hanging. A chosen folder is
+checked at once (:mod:`desktop.gui.model_check`): a folder of sounds or the other kind of
+model is refused, and the reason stays in the dialog.
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QGridLayout,
     QLabel,
     QProgressBar,
@@ -25,9 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.gui.file_model import format_size
+from desktop.gui.dialogs import pickers
+from desktop.gui.formatting import format_size
+from desktop.gui.model_check import FolderCheck, ModelKind, check_model_folder
 from desktop.gui.settings import AppSettings
-from desktop.gui.tasks import TaskRunner
+from desktop.gui.tasks import TaskContext, TaskResult, TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +76,12 @@ def remote_size(ref: str) -> RemoteSize:
     return RemoteSize(ref, size)
 
 
-def _status_row(ref: str) -> tuple[str, bool, int | None]:
+def _status_row(ref: str, _ctx: TaskContext[None]) -> tuple[str, bool, int | None]:
     return (ref, *local_status(ref))
 
 
-class _Progress(QObject):
-    """Carries download progress from the pool thread to the dialog (queued)."""
-
-    advanced = Signal(str, int, int)
+def _remote_size(ref: str, _ctx: TaskContext[None]) -> RemoteSize:
+    return remote_size(ref)
 
 
 class ModelsDialog(QDialog):
@@ -99,6 +100,7 @@ class ModelsDialog(QDialog):
         download: Callable[..., object] | None = None,
     ) -> None:
         super().__init__(parent)
+        self.setObjectName("modelsDialog")
         self.setWindowTitle("Captioning models")
         self.setMinimumWidth(600)
         self._settings = settings.copy()
@@ -107,8 +109,9 @@ class ModelsDialog(QDialog):
         self._cancel = threading.Event()
         self._present: dict[str, bool] = {}
         self._downloaded = False
-        self._progress = _Progress(self)
-        self._progress.advanced.connect(self._on_progress)
+        # Look-ups still running when the dialog closes must not touch its deleted widgets.
+        self._alive = True
+        self.finished.connect(self._on_closed)
 
         intro = QLabel(
             reason
@@ -121,6 +124,10 @@ class ModelsDialog(QDialog):
         self.message.setObjectName("dialogMessage")
         self.bar = QProgressBar()
         self.bar.setVisible(False)
+        self.folder_problem = QLabel("")
+        self.folder_problem.setObjectName("fieldProblem")
+        self.folder_problem.setWordWrap(True)
+        self.folder_problem.setVisible(False)
 
         grid = QGridLayout()
         self.rows: dict[str, tuple[QLabel, QLabel, QPushButton]] = {}
@@ -128,6 +135,7 @@ class ModelsDialog(QDialog):
             name = QLabel(f"<b>{title}</b><br>{getattr(self._settings, key)}")
             state = QLabel("Checking…")
             choose = QPushButton("Choose folder…")
+            choose.setObjectName(f"choose-{key}")
             choose.clicked.connect(lambda _=False, k=key: self._choose_folder(k))
             grid.addWidget(name, i, 0)
             grid.addWidget(state, i, 1)
@@ -149,6 +157,7 @@ class ModelsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(grid)
+        layout.addWidget(self.folder_problem)
         layout.addWidget(self.bar)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
@@ -168,17 +177,19 @@ class ModelsDialog(QDialog):
         for key in ("clap", "llm"):
             ref = getattr(self._settings, key)
             self.rows[key][1].setText("Checking…")
-            self._runner.run(
-                partial(_status_row, ref),
-                self._on_status,
-                partial(self._on_status_error, key),
-            )
+            self._runner.run(partial(_status_row, ref), partial(self._on_status, key))
 
-    def _on_status_error(self, key: str, exc: BaseException) -> None:
-        self.rows[key][1].setText(f"Cannot check: {exc}")
+    def _on_closed(self, _result: int) -> None:
+        self._alive = False
+        self._cancel.set()
 
-    def _on_status(self, result: tuple[str, bool, int | None]) -> None:
-        ref, present, size = result
+    def _on_status(self, key: str, outcome: TaskResult[tuple[str, bool, int | None]]) -> None:
+        if not self._alive:
+            return
+        if outcome.value is None:
+            self.rows[key][1].setText(f"Cannot check: {outcome.error}")
+            return
+        ref, present, size = outcome.value
         for key in ("clap", "llm"):
             if getattr(self._settings, key) != ref:
                 continue
@@ -190,13 +201,16 @@ class ModelsDialog(QDialog):
                 label.setText("Still not found after the download")
             else:
                 label.setText("Not downloaded")
-                self._runner.run(partial(remote_size, ref), self._on_remote_size)
+                self._runner.run(partial(_remote_size, ref), self._on_remote_size)
         missing = [k for k in ("clap", "llm") if not self._present.get(k, False)]
         self.download_button.setEnabled(bool(missing) and len(self._present) == 2)
         if len(self._present) == 2 and not missing:
             self.message.setText("Both models are ready.")
 
-    def _on_remote_size(self, result: RemoteSize) -> None:
+    def _on_remote_size(self, outcome: TaskResult[RemoteSize]) -> None:
+        result = outcome.value
+        if result is None or not self._alive:
+            return
         for key in ("clap", "llm"):
             if getattr(self._settings, key) == result.ref and not self._present.get(key):
                 if result.size is None:
@@ -205,15 +219,35 @@ class ModelsDialog(QDialog):
                 else:
                     self.rows[key][1].setText(f"Not downloaded · {format_size(result.size)}")
 
-    def _choose_folder(self, key: str) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose the model folder")
-        if path:
+    def _choose_folder(self, key: ModelKind) -> None:
+        title = "Audio model" if key == "clap" else "Language model"
+        path = pickers.choose_directory(self, f"Choose the {title.lower()} folder")
+        if not path:
+            return
+        self.folder_problem.setText(f"Checking {path}…")
+        self.folder_problem.setVisible(True)
+
+        def work(_ctx: TaskContext[None]) -> FolderCheck:
+            return check_model_folder(path, key)
+
+        def done(outcome: TaskResult[FolderCheck]) -> None:
+            if not self._alive:
+                return
+            verdict = outcome.value or FolderCheck(False, str(outcome.error))
+            if not verdict.ok:
+                # Kept under the models until another folder is chosen: readable, not flashed.
+                self.folder_problem.setText(f"Not used: {verdict.reason}")
+                return
+            self.folder_problem.setText("")
+            self.folder_problem.setVisible(False)
+            self.rows[key][1].setToolTip(verdict.reason)
             setattr(self._settings, key, path)
-            title = "Audio model" if key == "clap" else "Language model"
             self.rows[key][0].setText(f"<b>{title}</b><br>{path}")
             self._present.pop(key, None)
             self._downloaded = False
             self.refresh()
+
+        self._runner.run(work, done)
 
     @Slot()
     def _start_download(self) -> None:
@@ -225,23 +259,36 @@ class ModelsDialog(QDialog):
         self.bar.setRange(0, 0)
         self.message.setText("Downloading…")
         download = self._download
-        progress = self._progress
         cancel = self._cancel
 
-        def work() -> list[str]:
+        def work(ctx: TaskContext[tuple[str, int, int]]) -> list[str]:
             fetch = download
             if fetch is None:
                 from captioner import models
 
                 fetch = models.download
             for ref in refs:
-                fetch(ref, progress=partial(progress.advanced.emit, ref), cancel=cancel.is_set)
+
+                def progress(done: int, total: int, ref: str = ref) -> None:
+                    ctx.report((ref, done, total))
+
+                fetch(ref, progress=progress, cancel=cancel.is_set)
             return refs
 
-        self._runner.run(work, self._on_downloaded, self._on_download_failed)
+        def finished(outcome: TaskResult[list[str]]) -> None:
+            if not self._alive:
+                return
+            if outcome.error is not None:
+                self._on_download_failed(outcome.error)
+            else:
+                self._on_downloaded(outcome.value)
 
-    @Slot(str, int, int)
-    def _on_progress(self, ref: str, done: int, total: int) -> None:
+        self._runner.run(work, finished, self._on_progress)
+
+    def _on_progress(self, value: tuple[str, int, int]) -> None:
+        if not self._alive:
+            return
+        ref, done, total = value
         if total > 0:
             # Progress bars take ints; scale bytes to KiB so multi-GB models fit.
             self.bar.setRange(0, max(1, total // 1024))

@@ -108,7 +108,9 @@ class QueueModel(QAbstractTableModel):
         self._jobs: list[JobRow] = []
 
     def set_jobs(self, jobs: list[JobRow]) -> None:
-        """Replace the rows."""
+        """Replace the rows (nothing happens when they are the same)."""
+        if jobs == self._jobs:
+            return
         self.beginResetModel()
         self._jobs = list(jobs)
         self.endResetModel()

@@ -1,7 +1,9 @@
 """Playback of the selected file with sounddevice, streamed from disk.
 
 sounddevice is imported on first play: a machine without PortAudio or without an output device
-still opens the app, and trying to play says so in one sentence instead of crashing. The audio
+still opens the app, and trying to play says so in one sentence instead of crashing. Files are
+opened with :func:`captioner.audio.open_sound_file`, which refuses a FIFO, device or socket on
+the opened descriptor without blocking: Space on such a row must never hang the window. The audio
 callback runs on PortAudio's thread and only reads from an open ``SoundFile``; everything that
 touches Qt happens on the GUI thread through queued signals and a timer.
 """
@@ -18,6 +20,9 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from captioner.audio import open_sound_file
+from captioner.errors import AudioDecodeError
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +45,12 @@ class PlaybackController(QObject):
         stopped(): Playback ended (finished, stopped, or replaced).
         failed(message): Playback could not start; the message is fit to show a user.
         positionChanged(fraction): Progress through the file, about 30 times a second.
+        playingChanged(playing): started (True) or stopped (False).
     """
 
     started = Signal(str)
     stopped = Signal()
+    playingChanged = Signal(bool)
     failed = Signal(str)
     positionChanged = Signal(float)
     _streamFinished = Signal(int)
@@ -96,9 +103,9 @@ class PlaybackController(QObject):
             self.failed.emit(f"{NO_DEVICE_MESSAGE} (audio library missing: {exc})")
             return False
         try:
-            audio = sf.SoundFile(os.fspath(path))
-        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-            self.failed.emit(f"Cannot play {os.path.basename(os.fspath(path))}: {exc}")
+            audio = open_sound_file(path)
+        except AudioDecodeError as exc:
+            self.failed.emit(f"Cannot play {exc}")
             return False
         channels = min(audio.channels, 2)
         self._token += 1
@@ -126,6 +133,7 @@ class PlaybackController(QObject):
         self._path = os.fspath(path)
         self._timer.start()
         self.started.emit(self._path)
+        self.playingChanged.emit(True)
         return True
 
     def _make_callback(self, audio: sf.SoundFile, channels: int) -> Callable[..., None]:
@@ -161,6 +169,8 @@ class PlaybackController(QObject):
         if self._path is not None:
             self._path = None
             self.stopped.emit()
+            self.playingChanged.emit(False)
+            self.positionChanged.emit(-1.0)  # hides the playhead
 
     @Slot(int)
     def _on_stream_finished(self, token: int) -> None:

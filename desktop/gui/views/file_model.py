@@ -8,8 +8,8 @@ A model can also show a fixed list of rows (``find similar``).
 
 from __future__ import annotations
 
-import datetime
 import logging
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -24,34 +24,23 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
     QUrl,
+    Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont
 
 from desktop.gui.block_fetcher import BlockFetcher
-from desktop.library import FileQuery, FileRow, Library
+from desktop.gui.views.columns import COLUMNS, column_index
+from desktop.library import FileQuery, FileRow, Library, natural_name_key
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BLOCK_ROWS", "COLUMNS", "FileTableModel", "format_duration", "format_size"]
+__all__ = ["BLOCK_ROWS", "FILE_ID_ROLE", "FILE_ROW_ROLE", "FileTableModel"]
 
 BLOCK_ROWS = 256
 _MAX_BLOCKS = 64
 
 Index = QModelIndex | QPersistentModelIndex
 
-#: (header, FileQuery sort key or None when the column cannot sort)
-COLUMNS: tuple[tuple[str, str | None], ...] = (
-    ("Name", "name"),
-    ("Description", "caption"),
-    ("Keywords", None),
-    ("Length", "duration_s"),
-    ("Format", "ext"),
-    ("Rate", "sample_rate"),
-    ("Ch", "channels"),
-    ("Bits", "bit_depth"),
-    ("Size", "size"),
-    ("Folder", "folder"),
-)
 FILE_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 FILE_ROW_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 
@@ -59,8 +48,14 @@ _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
-_ROLES = frozenset({_DISPLAY, _TOOLTIP, _ALIGNMENT, _FOREGROUND, FILE_ID_ROLE, FILE_ROW_ROLE})
-_NUMERIC_COLUMNS = frozenset({3, 5, 6, 7, 8})
+_FONT = int(Qt.ItemDataRole.FontRole)
+_ROLES = frozenset(
+    {_DISPLAY, _TOOLTIP, _ALIGNMENT, _FOREGROUND, _FONT, FILE_ID_ROLE, FILE_ROW_ROLE}
+)
+_NUMERIC_COLUMNS = frozenset(i for i, c in enumerate(COLUMNS) if c.numeric)
+_DIM_COLUMNS = frozenset(i for i, c in enumerate(COLUMNS) if c.dim)
+_CAPTION = column_index("caption")
+_KEYWORDS = column_index("keywords")
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ROW_FLAGS = (
     Qt.ItemFlag.ItemIsEnabled
@@ -71,30 +66,16 @@ _ROW_FLAGS = (
 _ERROR_COLOUR = QColor("#e5534b")
 _MUTED_COLOUR = QColor("#6e7681")
 _DIM_COLOUR = QColor("#8b949e")
-
-
-def format_duration(seconds: float | None) -> str:
-    """``83.4`` -> ``"1:23.4"``; short clips keep tenths, unknown is empty."""
-    if seconds is None:
-        return ""
-    minutes, rest = divmod(max(seconds, 0.0), 60.0)
-    return f"{int(minutes)}:{rest:04.1f}"
-
-
-def format_size(size: int | None) -> str:
-    """Bytes as a short human string."""
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return ""  # pragma: no cover
+_MISSING_FONT = QFont()
+_MISSING_FONT.setItalic(True)
 
 
 class FileTableModel(QAbstractTableModel):
     """Table of files over a GUI-thread :class:`Library` connection.
+
+    Signals:
+        queryFailed(message): a query could not run (bad advanced syntax, no embedder); the
+            table shows nothing until the next query.
 
     Args:
         library: The GUI thread's library connection.
@@ -102,6 +83,8 @@ class FileTableModel(QAbstractTableModel):
         background_db: When given, blocks far from the loaded ones are read on a
             :class:`BlockFetcher` thread with its own connection to this database.
     """
+
+    queryFailed = Signal(str)
 
     def __init__(
         self,
@@ -155,6 +138,8 @@ class FileTableModel(QAbstractTableModel):
         self._blocks.clear()
         self._count = self._safe_count()
         self.endResetModel()
+        if self._error:
+            self.queryFailed.emit(self._error)
 
     def show_rows(self, rows: Sequence[FileRow]) -> None:
         """Show exactly these rows (e.g. similar sounds) until the next :meth:`set_query`."""
@@ -177,16 +162,21 @@ class FileTableModel(QAbstractTableModel):
 
     def refresh_file(self, file_id: int) -> None:
         """Re-read one file's row if it is loaded, without a reset (keeps the selection)."""
-        fresh = self._library.get_file(file_id)
-        if fresh is None:
-            return
+        self.refresh_files([file_id])
+
+    def refresh_files(self, file_ids: Sequence[int]) -> None:
+        """Re-read these files' rows where they are loaded, without a reset."""
+        wanted = set(file_ids)
         for start, rows in self._loaded_blocks():
             for offset, row in enumerate(rows):
-                if row.id == file_id:
-                    rows[offset] = replace(fresh, score=row.score)
-                    r = start + offset
-                    self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
-                    return
+                if row.id not in wanted:
+                    continue
+                fresh = self._library.get_file(row.id)
+                if fresh is None:
+                    continue  # removed: the next refresh() drops the row
+                rows[offset] = replace(fresh, score=row.score)
+                r = start + offset
+                self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
 
     def row_at(self, row: int, wait: bool = True) -> FileRow | None:
         """The file shown at ``row``, fetching its block if needed.
@@ -220,6 +210,18 @@ class FileTableModel(QAbstractTableModel):
                     return start + offset
         return None
 
+    def find_row(self, file_id: int, max_rows: int = 4 * 256) -> int | None:
+        """The row of a file, reading at most the first ``max_rows`` rows to find it."""
+        found = self.row_of_file(file_id)
+        if found is not None:
+            return found
+        for row in range(0, min(self._count, max_rows), BLOCK_ROWS):
+            self.row_at(row)  # loads that block
+            found = self.row_of_file(file_id)
+            if found is not None:
+                return found
+        return None
+
     def file_ids(self) -> list[int]:
         """Ids of every row on show, in order (reads the whole result; used for export)."""
         return [r.id for r in (self.row_at(i) for i in range(self._count)) if r is not None]
@@ -237,7 +239,7 @@ class FileTableModel(QAbstractTableModel):
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
             if role == Qt.ItemDataRole.DisplayRole:
-                return COLUMNS[section][0]
+                return COLUMNS[section].title
             if role == Qt.ItemDataRole.TextAlignmentRole and section in _NUMERIC_COLUMNS:
                 return _RIGHT
         return None
@@ -255,20 +257,24 @@ class FileTableModel(QAbstractTableModel):
             return "…" if role == _DISPLAY and index.column() == 0 else None
         column = index.column()
         if role == _DISPLAY:
-            return _display(row, column)
+            return COLUMNS[column].display(row)
         if role == _FOREGROUND:
             if row.status == "error":
                 return _ERROR_COLOUR
-            if column == 1 and not row.caption:
+            if row.status == "missing" or (column == _CAPTION and not row.caption):
                 return _MUTED_COLOUR
-            return _DIM_COLOUR if column in (2, 9) else None
+            return _DIM_COLOUR if column in _DIM_COLUMNS else None
+        if role == _FONT:
+            return _MISSING_FONT if row.status == "missing" else None
         if role == _ALIGNMENT:
             return _RIGHT if column in _NUMERIC_COLUMNS else None
         if role == _TOOLTIP:
-            if column in (1, 2) and row.caption:
-                return f"{row.caption}\n\nKeywords: {', '.join(row.keywords)}"
+            if row.status == "missing":
+                return f"Missing from disk: {row.path}"
             if row.status == "error":
                 return f"Unreadable: {row.error}"
+            if column in (_CAPTION, _KEYWORDS) and row.caption:
+                return f"{row.caption}\n\nKeywords: {', '.join(row.keywords)}"
             return row.path
         if role == FILE_ID_ROLE:
             return row.id
@@ -277,7 +283,7 @@ class FileTableModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(COLUMNS):
             return
-        key = COLUMNS[column][1]
+        key = COLUMNS[column].sort
         descending = order == Qt.SortOrder.DescendingOrder
         if self._fixed is not None:
             if key is None:
@@ -321,11 +327,15 @@ class FileTableModel(QAbstractTableModel):
         except ValueError as exc:  # bad advanced syntax, semantic search without an embedder
             self._error = str(exc)
             return 0
+        except sqlite3.Error as exc:  # a damaged or vanished database: say so, show nothing
+            log.warning("count failed: %s", exc)
+            self._error = f"The library could not be read: {exc}"
+            return 0
 
     def _fetch_block(self, block: int) -> list[FileRow]:
         try:
             rows = self._library.list_files(self._query, block * BLOCK_ROWS, BLOCK_ROWS)
-        except ValueError as exc:
+        except (ValueError, sqlite3.Error) as exc:
             self._error = str(exc)
             rows = []
         self._blocks[block] = rows
@@ -371,40 +381,9 @@ class FileTableModel(QAbstractTableModel):
         return [(b * BLOCK_ROWS, rows) for b, rows in self._blocks.items()]
 
 
-def _display(row: FileRow, column: int) -> str:
-    if column == 0:
-        return row.name
-    if column == 1:
-        if row.status == "error":
-            return f"Unreadable: {row.error or 'unknown error'}"
-        return row.caption or "Not captioned yet"
-    if column == 2:
-        return ", ".join(row.keywords)
-    if column == 3:
-        return format_duration(row.duration_s)
-    if column == 4:
-        return (row.ext or "").upper()
-    if column == 5:
-        return f"{row.sample_rate / 1000:g} kHz" if row.sample_rate else ""
-    if column == 6:
-        return str(row.channels) if row.channels else ""
-    if column == 7:
-        return str(row.bit_depth) if row.bit_depth else ""
-    if column == 8:
-        return format_size(row.size)
-    if column == 9:
-        return row.folder
-    return ""
-
-
 def _sort_value(row: FileRow, key: str) -> tuple[int, Any]:
+    if key == "name":
+        return (0, natural_name_key(row.name))
     value = getattr(row, key, None)
     # Unknown values sort last in either order of the natural ones.
     return (1, "") if value is None else (0, value)
-
-
-def captioned_at_text(row: FileRow) -> str:
-    """When the current caption was made, as local date and time."""
-    if row.captioned_at is None:
-        return ""
-    return datetime.datetime.fromtimestamp(row.captioned_at).strftime("%Y-%m-%d %H:%M")

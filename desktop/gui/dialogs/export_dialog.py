@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -20,6 +19,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from desktop.gui.dialogs import pickers
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class ExportDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.setObjectName("exportDialog")
         self.setWindowTitle("Export CSV")
         self._choices: dict[str, QRadioButton] = {}
         group = QButtonGroup(self)
@@ -95,8 +97,6 @@ class ExportDialog(QDialog):
         return self.bom_box.isChecked()
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export CSV", self.path_edit.text(), "CSV (*.csv)"
-        )
+        path = pickers.choose_save_file(self, "Export CSV", self.path_edit.text(), "CSV (*.csv)")
         if path:
             self.path_edit.setText(path)
