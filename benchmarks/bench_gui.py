@@ -125,7 +125,7 @@ def bench_stalls(
 ) -> dict[str, Any]:
     from captioner.testing.tiny_models import build_tiny_models
     from desktop.gui.main_window import MainWindow
-    from desktop.gui.settings import AppSettings
+    from desktop.settings import AppSettings
 
     scan_dir, cap_dir, tiny = work / "scan", work / "caption", work / "tiny"
     started = time.perf_counter()
@@ -232,8 +232,8 @@ def bench_locked_save(app: QApplication, work: Path, lock_s: float) -> dict[str,
     import subprocess
 
     from desktop.gui.main_window import MainWindow
-    from desktop.gui.settings import AppSettings
     from desktop.library import Library
+    from desktop.settings import AppSettings
 
     folder = work / "locked"
     _write_tree(folder, 20, 0.2, seed=2)

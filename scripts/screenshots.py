@@ -118,9 +118,9 @@ def main() -> int:
     from captioner.testing.tiny_models import build_tiny_models
     from desktop import app as desktop_app
     from desktop.gui.demo import build_demo_library
-    from desktop.gui.settings import AppSettings
     from desktop.gui.style import apply_style
     from desktop.gui.worker import load_captioner
+    from desktop.settings import AppSettings
 
     qt = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(qt, QApplication)

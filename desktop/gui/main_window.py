@@ -39,7 +39,6 @@ from desktop.gui.dialogs.launcher import Dialogs
 from desktop.gui.dialogs.settings_dialog import RootChanges
 from desktop.gui.journal import EditJournal
 from desktop.gui.qt_fixes import install_refcount_guard
-from desktop.gui.settings import AppSettings
 from desktop.gui.tasks import TaskRunner
 from desktop.gui.ui_state import UiState
 from desktop.gui.views.actions import WindowActions
@@ -51,6 +50,7 @@ from desktop.gui.worker import CaptionerFactory, load_captioner
 from desktop.gui.writer import LibraryWriter
 from desktop.library import FileQuery, FileRow, Library, RemovalImpact
 from desktop.library.paths import data_dir
+from desktop.settings import AppSettings
 
 log = logging.getLogger(__name__)
 
@@ -393,7 +393,11 @@ class MainWindow(QMainWindow):
 
     @Slot(object, bool)
     def _models_chosen(self, chosen: AppSettings, ready: bool) -> None:
-        if (chosen.clap, chosen.llm) != (self.settings.clap, self.settings.llm):
+        if (chosen.clap, chosen.llm, chosen.dtype) != (
+            self.settings.clap,
+            self.settings.llm,
+            self.settings.dtype,
+        ):
             self.apply_settings(chosen)
         if ready:
             self.captioning.start()

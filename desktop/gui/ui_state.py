@@ -1,6 +1,6 @@
 """The window's remembered layout: geometry, splitters, table columns, search mode, options.
 
-Kept apart from :class:`~desktop.gui.settings.AppSettings` (which the worker reads): this is
+Kept apart from :class:`~desktop.settings.AppSettings` (which the worker reads): this is
 only how the window looked when it was closed. Qt's ``saveState`` blobs are stored as base64
 in ``<data dir>/window.json``; an unreadable file is ignored (the defaults are fine).
 """

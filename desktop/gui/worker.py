@@ -19,13 +19,12 @@ import queue
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
-from desktop.gui.settings import AppSettings
 from desktop.library import CaptionerLike, JobEvent, Library, run_jobs
+from desktop.settings import AppSettings
 
 log = logging.getLogger(__name__)
 
@@ -35,37 +34,21 @@ CaptionerFactory = Callable[[AppSettings], CaptionerLike]
 
 
 def model_refs(settings: AppSettings) -> tuple[str, str]:
-    """The (audio model, language model) the settings mean, resolved like the CLI does.
-
-    The default audio model stands for "the preset's default": with the ``paper`` preset
-    that is an imported WavCaps model when one is in the models folder, as with
-    ``earmark caption --preset paper``. A model the person chose is used as is.
-    """
-    from captioner.models import DEFAULT_CLAP, default_clap_for_preset
-
-    clap = settings.clap
-    if clap == DEFAULT_CLAP:
-        clap = default_clap_for_preset(settings.preset)
-    return clap, settings.llm
+    """The (audio model, language model) the settings mean, resolved like the CLI does: an
+    empty choice is the preset's (``paper``: an imported WavCaps model when there is one)."""
+    return settings.plan().model_refs
 
 
 def load_captioner(settings: AppSettings) -> CaptionerLike:
     """Build the real Captioner from settings (runs on the worker thread; imports torch)."""
     from captioner import models
 
-    clap, llm = model_refs(settings)
+    plan = settings.plan()
     # Absent models fail here, before torch is imported: importing it holds the GIL for
     # seconds, which would stutter the window for nothing on a first run.
-    for ref in (clap, llm):
+    for ref in plan.model_refs:
         models.resolve(ref)
-
-    from captioner import Captioner, CaptionerConfig
-
-    config = CaptionerConfig.preset(settings.preset).with_overrides(settings.overrides)
-    kwargs: dict[str, Any] = {"clap": clap, "llm": llm, "device": settings.device}
-    if settings.vocabulary:
-        kwargs["vocabulary"] = settings.vocabulary
-    captioner: CaptionerLike = Captioner.load(config, **kwargs)
+    captioner: CaptionerLike = plan.load()
     return captioner
 
 
@@ -145,11 +128,20 @@ class CaptionWorker(QObject):
         """Use new settings; the captioner is rebuilt on next use if models changed."""
         old = self._settings
         self._settings = settings.copy()
-        if (old.clap, old.llm, old.device, old.preset, old.overrides, old.vocabulary) != (
+        if (
+            old.clap,
+            old.llm,
+            old.device,
+            old.preset,
+            old.dtype,
+            old.overrides,
+            old.vocabulary,
+        ) != (
             settings.clap,
             settings.llm,
             settings.device,
             settings.preset,
+            settings.dtype,
             settings.overrides,
             settings.vocabulary,
         ):

@@ -266,7 +266,7 @@ def make_window(qtbot):
 
     def make(db: Path, fake: FakeCaptioner | None = None, size=(1280, 800), **kwargs):
         from desktop.gui.main_window import MainWindow
-        from desktop.gui.settings import AppSettings
+        from desktop.settings import AppSettings
 
         captioner = fake if fake is not None else FakeCaptioner()
         settings = kwargs.pop("settings", AppSettings())

@@ -8,8 +8,8 @@ from PySide6.QtCore import QThreadPool
 
 from desktop.gui.dialogs.models_dialog import OFFLINE_MESSAGE, ModelsDialog
 from desktop.gui.dialogs.settings_dialog import SettingsDialog
-from desktop.gui.settings import AppSettings
 from desktop.gui.tasks import TaskRunner
+from desktop.settings import AppSettings
 
 WAIT_MS = 10_000
 
@@ -107,3 +107,23 @@ def test_models_dialog_cancel_stops_the_download(qtbot, tmp_path) -> None:
     qtbot.waitUntil(lambda: runner.pending == 0, timeout=WAIT_MS)
     assert dialog.message.text().startswith("Download cancelled")
     assert dialog.download_button.isEnabled()
+
+
+def test_settings_dialog_offers_the_engines_knobs_presets_and_precision(qtbot) -> None:
+    from captioner.config import PRESETS, knob
+
+    dialog = SettingsDialog(AppSettings(), [], TaskRunner(QThreadPool()))
+    qtbot.addWidget(dialog)
+    presets = [dialog.preset.itemText(i) for i in range(dialog.preset.count())]
+    assert presets == list(PRESETS) and "paper-released" in presets
+    beta = knob("beta")
+    assert dialog.knobs["beta"].maximum() == beta.maximum
+    assert dialog.knobs["beta"].toolTip() == beta.help
+    assert "seed" not in dialog.knobs and "max_windows" not in dialog.knobs  # advanced ones
+    # An empty model field means the preset's model, and the field says which.
+    assert "opt-1.3b" in dialog.llm.placeholderText()
+    dialog.preset.setCurrentText("paper")
+    dialog.dtype.setCurrentIndex(dialog.dtype.findData("float16"))
+    chosen = dialog.settings()
+    assert (chosen.preset, chosen.dtype, chosen.clap, chosen.llm) == ("paper", "float16", "", "")
+    assert chosen.plan().config.dtype == "float16"

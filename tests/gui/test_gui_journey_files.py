@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication, QPushButton
 
 from captioner.errors import ModelLoadError
 from desktop.gui.dialogs import pickers
-from desktop.gui.settings import AppSettings
 from desktop.library import Library
+from desktop.settings import AppSettings
 
 from .conftest import WAIT_MS, click_row, question_box, row_of, write_tone
 

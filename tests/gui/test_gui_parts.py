@@ -12,11 +12,11 @@ from PySide6.QtCore import QCoreApplication, QThreadPool
 
 from desktop.gui.controllers import playback
 from desktop.gui.controllers.playback import NO_DEVICE_MESSAGE, PlaybackController
-from desktop.gui.settings import AppSettings
 from desktop.gui.tasks import TaskRunner
 from desktop.gui.views.detail import DetailPanel
 from desktop.gui.views.waveform import WaveformView
 from desktop.gui.waveforms import WaveformCache, compute_overview
+from desktop.settings import AppSettings
 
 WAIT_MS = 10_000
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from desktop.gui.main_window import MainWindow
-from desktop.gui.settings import AppSettings
 from desktop.library import Library
+from desktop.settings import AppSettings
 
 from .conftest import SOUNDS, WorkerMirror
 

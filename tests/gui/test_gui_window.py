@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.gui.controllers import playback
 from desktop.gui.main_window import MainWindow
-from desktop.gui.settings import AppSettings
 from desktop.library import Library
+from desktop.settings import AppSettings
 
 from .conftest import SOUNDS, FakeCaptioner, WorkerMirror, write_tone
 

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel
 
 from captioner.errors import ModelNotFoundError
 from desktop.gui.main_window import MainWindow
-from desktop.gui.settings import AppSettings
+from desktop.settings import AppSettings
 
 from .conftest import SOUNDS, FakeCaptioner, WorkerMirror
 

@@ -9,9 +9,9 @@ import pytest
 from PySide6.QtCore import QObject, Signal
 
 from captioner.errors import ModelNotFoundError
-from desktop.gui.settings import AppSettings
 from desktop.gui.worker import CaptionWorker, WorkerThread
 from desktop.library import Library
+from desktop.settings import AppSettings
 
 from .conftest import FakeCaptioner, WorkerMirror
 
@@ -158,7 +158,7 @@ def test_real_loader_reports_missing_models_without_importing_torch(tmp_path: Pa
     code = (
         "import sys\n"
         "from captioner.errors import ModelNotFoundError\n"
-        "from desktop.gui.settings import AppSettings\n"
+        "from desktop.settings import AppSettings\n"
         "from desktop.gui.worker import load_captioner\n"
         "try:\n"
         f"    load_captioner(AppSettings(clap={str(tmp_path / 'absent')!r}))\n"
@@ -178,7 +178,7 @@ def test_the_paper_preset_means_the_same_models_as_on_the_command_line(tmp_path)
     from captioner.models import DEFAULT_CLAP, WAVCAPS_FOLDER, default_clap_for_preset, models_dir
     from desktop.gui.worker import model_refs
 
-    assert model_refs(AppSettings(preset="paper")) == (DEFAULT_CLAP, AppSettings().llm)
+    assert model_refs(AppSettings(preset="paper")) == (DEFAULT_CLAP, "facebook/opt-1.3b")
     (models_dir() / WAVCAPS_FOLDER).mkdir(parents=True)  # an imported WavCaps model
     assert model_refs(AppSettings(preset="paper"))[0] == default_clap_for_preset("paper")
     assert model_refs(AppSettings(preset="paper"))[0].endswith(WAVCAPS_FOLDER)

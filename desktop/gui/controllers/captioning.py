@@ -20,11 +20,11 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from desktop.gui.asking import CANCEL, Asker, Choice, Question
 from desktop.gui.formatting import describe_error
 from desktop.gui.records import QueueStatus
-from desktop.gui.settings import AppSettings
 from desktop.gui.tasks import TaskResult
 from desktop.gui.worker import CaptionerFactory, CaptionWorker, WorkerThread
 from desktop.gui.writer import LibraryWriter, WriteOp
 from desktop.library import FileRow, Library
+from desktop.settings import AppSettings
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from desktop.gui.dialogs.export_dialog import ExportDialog, ExportScope
 from desktop.gui.dialogs.history_dialog import HistoryDialog
 from desktop.gui.dialogs.models_dialog import ModelsDialog
 from desktop.gui.dialogs.settings_dialog import SettingsDialog
-from desktop.gui.settings import AppSettings
 from desktop.gui.tasks import TaskRunner
 from desktop.library import CaptionRecord, FileRow, RemovalImpact, RootInfo
+from desktop.settings import AppSettings
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 from desktop.gui.dialogs import pickers
 from desktop.gui.formatting import format_size
 from desktop.gui.model_check import FolderCheck, ModelKind, check_model_folder
-from desktop.gui.settings import AppSettings
 from desktop.gui.tasks import TaskContext, TaskResult, TaskRunner
+from desktop.settings import AppSettings
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class ModelsDialog(QDialog):
         grid = QGridLayout()
         self.rows: dict[str, tuple[QLabel, QLabel, QPushButton]] = {}
         for i, (key, title) in enumerate((("clap", "Audio model"), ("llm", "Language model"))):
-            name = QLabel(f"<b>{title}</b><br>{getattr(self._settings, key)}")
+            name = QLabel(f"<b>{title}</b><br>{self._ref(key)}")
             state = QLabel("Checking…")
             choose = QPushButton("Choose folder…")
             choose.setObjectName(f"choose-{key}")
@@ -172,10 +172,18 @@ class ModelsDialog(QDialog):
         """Settings with the chosen model folders."""
         return self._settings.copy()
 
+    def _ref(self, key: str) -> str:
+        """The model reference the settings mean (an empty choice is the preset's)."""
+        try:
+            clap, llm = self._settings.plan().model_refs
+        except ValueError:  # a broken setting: show what was typed
+            return str(getattr(self._settings, key))
+        return clap if key == "clap" else llm
+
     def refresh(self) -> None:
         """Re-check both models (off the GUI thread)."""
         for key in ("clap", "llm"):
-            ref = getattr(self._settings, key)
+            ref = self._ref(key)
             self.rows[key][1].setText("Checking…")
             self._runner.run(partial(_status_row, ref), partial(self._on_status, key))
 
@@ -191,7 +199,7 @@ class ModelsDialog(QDialog):
             return
         ref, present, size = outcome.value
         for key in ("clap", "llm"):
-            if getattr(self._settings, key) != ref:
+            if self._ref(key) != ref:
                 continue
             self._present[key] = present
             label = self.rows[key][1]
@@ -212,7 +220,7 @@ class ModelsDialog(QDialog):
         if result is None or not self._alive:
             return
         for key in ("clap", "llm"):
-            if getattr(self._settings, key) == result.ref and not self._present.get(key):
+            if self._ref(key) == result.ref and not self._present.get(key):
                 if result.size is None:
                     self.rows[key][1].setText("Not downloaded (size unknown: offline)")
                     self.message.setText(result.error or OFFLINE_MESSAGE)
@@ -251,7 +259,7 @@ class ModelsDialog(QDialog):
 
     @Slot()
     def _start_download(self) -> None:
-        refs = [getattr(self._settings, k) for k in ("clap", "llm") if not self._present.get(k)]
+        refs = [self._ref(k) for k in ("clap", "llm") if not self._present.get(k)]
         self._cancel.clear()
         self.download_button.setEnabled(False)
         self.cancel_download.setVisible(True)

@@ -30,42 +30,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from captioner.config import PRESETS, CaptionerConfig, Knob, knobs
+from captioner.loading import plan_load
 from desktop.gui.asking import CANCEL, Choice, Question
 from desktop.gui.dialogs import pickers
 from desktop.gui.dialogs.confirm import MessageBoxAsker
 from desktop.gui.formatting import impact_text
 from desktop.gui.model_check import FolderCheck, ModelKind, check_model_folder, looks_like_folder
-from desktop.gui.settings import KNOBS, AppSettings
 from desktop.gui.tasks import TaskContext, TaskResult, TaskRunner
 from desktop.library import RemovalImpact, RootInfo
+from desktop.settings import AppSettings
 
 log = logging.getLogger(__name__)
 
 __all__ = ["RootChanges", "SettingsDialog"]
 
 _DEVICES = ("auto", "cpu", "cuda", "mps")
-_KNOB_LABELS = {
-    "k": "Candidates per step (k)",
-    "alpha": "Repetition penalty (α)",
-    "beta": "Audio match weight (β)",
-    "tau": "Similarity scale (τ)",
-    "gamma": "End-of-caption rule (γ)",
-    "l": "Keywords in prompt (l)",
-    "max_length": "Longest caption (tokens)",
-}
-_PRESETS = ("default", "paper")
+#: The precision choices; "" means the preset's.
+_DTYPES = ("", "auto", "float32", "float16", "bfloat16")
+
+
+def _numeric_knobs() -> list[Knob]:
+    """The captioning settings offered as spin boxes: the engine's knob table (labels,
+    help and ranges live once, on ``CaptionerConfig``'s fields), everyday ones only."""
+    return [k for k in knobs() if k.kind in (int, float) and not k.advanced]
 
 
 def _preset_values(preset: str) -> dict[str, float]:
-    # captioner.config is light (no torch); fall back to no defaults if it is unavailable.
-    try:
-        from captioner.config import CaptionerConfig
-
-        values = CaptionerConfig.preset(preset).to_dict()
-    except Exception as exc:  # an engine without this preset must not break the dialog
-        log.info("preset %s unavailable: %s", preset, exc)
-        return {}
-    return {k: float(v) for k, v in values.items() if k in KNOBS}
+    values = CaptionerConfig.preset(preset).to_dict()
+    return {k.name: float(values[k.name]) for k in _numeric_knobs()}
 
 
 @dataclass
@@ -127,8 +120,13 @@ class SettingsDialog(QDialog):
         self.device.addItems(list(_DEVICES))
         self.device.setCurrentText(settings.device if settings.device in _DEVICES else "auto")
         self.preset = QComboBox()
-        self.preset.addItems(list(_PRESETS))
-        self.preset.setCurrentText(settings.preset if settings.preset in _PRESETS else "default")
+        self.preset.addItems(list(PRESETS))
+        self.preset.setCurrentText(settings.preset if settings.preset in PRESETS else "default")
+        self.dtype = QComboBox()
+        self.dtype.setObjectName("dtypeCombo")
+        for value in _DTYPES:
+            self.dtype.addItem(value or "as the preset says", value)
+        self.dtype.setCurrentIndex(max(0, self.dtype.findData(settings.dtype)))
         self.batch = QSpinBox()
         self.batch.setRange(1, 64)
         self.batch.setValue(settings.batch_size)
@@ -148,29 +146,33 @@ class SettingsDialog(QDialog):
         )
         form.addRow(self.model_problems["llm"])
         form.addRow("Device", self.device)
+        form.addRow("Precision", self.dtype)
 
         knobs_box = QGroupBox("Captioning")
         knob_form = QFormLayout(knobs_box)
         knob_form.addRow("Preset", self.preset)
         self.knobs: dict[str, QSpinBox | QDoubleSpinBox] = {}
         defaults = _preset_values(settings.preset)
-        for name, (low, high, step) in KNOBS.items():
+        for spec in _numeric_knobs():
             spin: QSpinBox | QDoubleSpinBox
-            if float(step).is_integer() and float(low).is_integer():
+            low, high = spec.minimum or 0, spec.maximum or 0
+            if spec.kind is int:
                 spin = QSpinBox()
                 spin.setRange(int(low), int(high))
-                spin.setSingleStep(int(step))
+                spin.setSingleStep(int(spec.step or 1))
             else:
                 spin = QDoubleSpinBox()
-                spin.setRange(low, high)
-                spin.setSingleStep(step)
+                spin.setRange(float(low), float(high))
+                spin.setSingleStep(float(spec.step or 0.1))
                 spin.setDecimals(2)
-            value = settings.overrides.get(name, defaults.get(name, low))
+            spin.setToolTip(spec.help)
+            value = settings.overrides.get(spec.name, defaults.get(spec.name, low))
             spin.setValue(value)  # type: ignore[arg-type]
-            self.knobs[name] = spin
-            knob_form.addRow(_KNOB_LABELS.get(name, name), spin)
+            self.knobs[spec.name] = spin
+            knob_form.addRow(spec.label, spin)
         knob_form.addRow("Files per batch", self.batch)
         self.preset.currentTextChanged.connect(self._load_preset)
+        self._show_default_models(self.preset.currentText())
 
         self.vocabulary = QLineEdit(settings.vocabulary)
         self.vocabulary.setPlaceholderText("AudioSet's 614 labels (built in)")
@@ -222,10 +224,11 @@ class SettingsDialog(QDialog):
             if name not in defaults or abs(float(value) - defaults[name]) > 1e-9:
                 overrides[name] = value
         return AppSettings(
-            clap=self.clap.text().strip() or self._original.clap,
-            llm=self.llm.text().strip() or self._original.llm,
+            clap=self.clap.text().strip(),
+            llm=self.llm.text().strip(),
             device=self.device.currentText(),
             preset=self.preset.currentText(),
+            dtype=str(self.dtype.currentData() or ""),
             overrides=overrides,
             vocabulary=self.vocabulary.text().strip(),
             batch_size=self.batch.value(),
@@ -234,6 +237,16 @@ class SettingsDialog(QDialog):
     def _load_preset(self, preset: str) -> None:
         for name, value in _preset_values(preset).items():
             self.knobs[name].setValue(value)  # type: ignore[arg-type]
+        self._show_default_models(preset)
+
+    def _show_default_models(self, preset: str) -> None:
+        """An empty model field means the preset's model: say which, in the field."""
+        try:
+            clap, llm = plan_load(preset).model_refs
+        except ValueError:
+            return
+        self.clap.setPlaceholderText(f"the preset's: {clap}")
+        self.llm.setPlaceholderText(f"the preset's: {llm}")
 
     def _choose_vocabulary(self) -> None:
         path = pickers.choose_open_file(
