@@ -65,6 +65,8 @@ def provenance_text(record: CaptionRecord | None) -> str:
     when = when_text(record.created_at)
     if record.source == "user":
         return f"Written by you · {when}"
+    if record.source == "file":
+        return f"From the file itself (its embedded description) · {when}"
     models = " + ".join(m for m in (record.clap, record.llm) if m) or "unknown models"
     details = []
     params = record.params or {}

@@ -201,9 +201,18 @@ class EditsMixin(LibraryBase):
     def user_captioned(self, file_ids: Sequence[int]) -> dict[int, int]:
         """Of these files, those whose current caption the user wrote: file id -> caption id."""
         return {
-            int(row[0]): int(row[1])
+            i: c for i, (c, source) in self.protected_captions(file_ids).items() if source == "user"
+        }
+
+    def protected_captions(self, file_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+        """Of these files, those whose current caption a model must not replace unasked (a
+        person wrote it, or it is the file's own description): file id -> (caption id,
+        source)."""
+        return {
+            int(row[0]): (int(row[1]), str(row[2]))
             for row in self._conn.execute(
-                "SELECT id, caption_id FROM files WHERE caption_source = 'user' "
+                "SELECT id, caption_id, caption_source FROM files "
+                "WHERE caption_source IN ('user', 'file') "
                 "AND caption_id IS NOT NULL AND id IN (SELECT value FROM json_each(?))",
                 (_ids_json(file_ids),),
             )

@@ -205,3 +205,20 @@ def test_status_source_and_duration_filters(captioned: Library) -> None:
     longest = max(lib.get_file(i).duration_s for i in ids)
     assert lib.count_files(FileQuery(min_duration=longest)) >= 1
     assert lib.count_files(FileQuery(min_duration=longest + 1)) == 0
+
+
+def test_a_files_own_description_is_protected_like_mine(tmp_path: Path) -> None:
+    from tests.metadata._fixtures import library_wav
+
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    (folder / "harbour.wav").write_bytes(library_wav())
+    write_tone(folder / "plain.wav")
+    with Library.open(tmp_path / "l.db") as library:
+        library.add_root(folder)
+        library.scan()
+        ids = {r.name: r.id for r in library.list_files()}
+        protected = library.protected_captions(list(ids.values()))
+        assert list(protected) == [ids["harbour.wav"]]
+        assert protected[ids["harbour.wav"]][1] == "file"
+        assert library.user_captioned(list(ids.values())) == {}

@@ -148,25 +148,46 @@ class CaptioningController(QObject):
         if not readable:
             self.problem.emit("These files cannot be read, so they cannot be captioned again.")
             return
-        mine = self._library.user_captioned(readable)
-        if not mine:
+        protected = self._library.protected_captions(readable)
+        if not protected:
             self._enqueue(readable, force=False, skipped=skipped)
             return
+        mine = {file_id: caption_id for file_id, (caption_id, _) in protected.items()}
         n, total = len(mine), len(readable)
+        from_files = sum(source == "file" for _, source in protected.values())
         others = total - n
-        choices = [Choice("replace", "Replace mine", "destructive")]
+        choices = [Choice("replace", "Replace them", "destructive")]
         if others:
-            choices.append(Choice("keep", f"Keep mine, caption the other {others:,}"))
+            choices.append(Choice("keep", f"Keep them, caption the other {others:,}"))
         choices.append(Choice(CANCEL, "Cancel", "reject"))
-        if total == 1:
-            text = "You wrote this file's description. Replace it with a new AI caption?"
-        elif n == total:
-            text = f"You wrote the descriptions of all {n:,} files. Replace them with AI captions?"
+        if from_files == 0:  # all written by the person
+            if total == 1:
+                text = "You wrote this file's description. Replace it with a new AI caption?"
+            elif n == total:
+                text = (
+                    f"You wrote the descriptions of all {n:,} files. Replace them with AI captions?"
+                )
+            else:
+                text = (
+                    f"You wrote the descriptions of {n:,} of these {total:,} files. "
+                    "Replace them with new AI captions?"
+                )
         else:
-            text = (
-                f"You wrote the descriptions of {n:,} of these {total:,} files. "
-                "Replace them with new AI captions?"
+            whose = (
+                "the description the file carries"
+                if n == 1 and from_files == 1
+                else "their own descriptions"
+                if from_files == n
+                else "descriptions you wrote or the files carry"
             )
+            if total == 1:
+                text = f"This file has {whose}. Replace it with a new AI caption?"
+            elif n == total:
+                text = f"All {n:,} files have {whose}. Replace them with AI captions?"
+            else:
+                text = (
+                    f"{n:,} of these {total:,} files have {whose}. Replace them with AI captions?"
+                )
         question = Question(
             title="Caption again",
             text=text,
