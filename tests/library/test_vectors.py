@@ -214,6 +214,14 @@ def test_graph_filters_by_allowed_subset(table: Table, folder: Path) -> None:
             assert len(got) == min(10, len(allowed))
             scores = [s for _, s in got]
             assert scores == sorted(scores, reverse=True)
+    # A subset the graph never reaches (the files least like the query): the widening
+    # over-fetch gives up at max_fetch and the subset is scored exactly.
+    q = x[0]
+    far = [ids[i] for i in np.argsort(x @ q)[:500]]
+    index.config = VectorIndexConfig(exact_below=500, exact_subset_max=100, max_fetch=200)
+    got = index.search(q, 10, allowed=far)
+    want = [ids[i] for i in np.argsort(-(x @ q)) if ids[i] in set(far)][:10]
+    assert [i for i, _ in got] == want
 
 
 # -- incremental updates ----------------------------------------------------------------

@@ -196,14 +196,19 @@ def prune_log(conn: sqlite3.Connection, model_id: str, through: int) -> int:
     """
     if conn.in_transaction:
         return 0
+    try:
+        return _prune(conn, model_id, through)
+    except sqlite3.Error as exc:  # busy, read-only connection: try again at the next save
+        log.debug("change log not pruned now: %s", exc)
+        return 0
+
+
+def _prune(conn: sqlite3.Connection, model_id: str, through: int) -> int:
     # Wait briefly, not the connection's full busy timeout: the writer has priority.
     timeout = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
     conn.execute("PRAGMA busy_timeout = 250")
     try:
         conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:  # busy: try again at the next save
-        log.debug("change log not pruned now: %s", exc)
-        return 0
     finally:
         conn.execute(f"PRAGMA busy_timeout = {timeout}")
     try:

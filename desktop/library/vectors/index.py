@@ -73,13 +73,13 @@ class VectorIndexConfig:
     """
 
     exact_below: int = 20_000
-    delta_max: int = 16_384
+    delta_max: int = 8192
     rebuild_fraction: float = 0.25
     dtype: str = "f16"
     connectivity: int = 16
     expansion_add: int = 128
     expansion_search: int = 64
-    exact_subset_max: int = 20_000
+    exact_subset_max: int = 1024
     max_fetch: int = 4096
     threads: int = 0
 
@@ -168,7 +168,8 @@ class VectorIndex:
         self._kind = ""
         self._removed_since_build = 0
         self._checked = False
-        self._stamp: tuple[int, int, int] | None = None
+        self._stamp: tuple[int, int] | None = None
+        self._stamp_conn: sqlite3.Connection | None = None
         self._closed = False
         self.reason = "not opened"  # why the state is what it is (for logs and tests)
 
@@ -196,7 +197,11 @@ class VectorIndex:
         """
         path = None if folder is None else Path(folder)
         if path is not None:
-            path.mkdir(parents=True, exist_ok=True)
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # read-only medium: still searchable, rebuilt per session
+                log.warning("vector index kept in memory, %s is not writable: %s", path, exc)
+                path = None
         index = cls(path, model_id, dim, config or VectorIndexConfig())
         with index._lock:
             index._map_current()
@@ -281,13 +286,14 @@ class VectorIndex:
         t0 = time.perf_counter()
         with self._lock:
             self._check_open()
+            # data_version moves when another connection commits, total_changes when this
+            # one writes: if neither moved since the last sync on it, nothing can have changed.
             stamp = (
-                id(conn),
                 int(conn.execute("PRAGMA data_version").fetchone()[0]),
                 int(conn.total_changes),
             )
             report = SyncReport()
-            if stamp == self._stamp and self._seq is not None:
+            if self._stamp_conn is conn and stamp == self._stamp and self._seq is not None:
                 return report
             if not _table.has_change_log(conn):
                 raise VectorIndexError(
@@ -308,6 +314,7 @@ class VectorIndex:
                 _table.prune_log(conn, self.model_id, self._seq)
             # Taken before reading: a commit meanwhile is seen by the next sync.
             self._stamp = stamp if not report.written else None
+            self._stamp_conn = conn
         report.seconds = time.perf_counter() - t0
         if report.changed or report.rebuilt:
             log.info(
@@ -407,9 +414,7 @@ class VectorIndex:
         removed = self._removed_since_build + self._dead_count
         kind = "exact" if live < self.config.exact_below else "ann"
         degraded = removed > self.config.rebuild_fraction * max(self._file_ids.size, 1)
-        if (self._kind == "ann" and (kind == "exact" or degraded)) or (
-            self._kind == "exact" and kind == "ann" and self.config.dtype != "f32"
-        ):
+        if self._kind == "ann" and (kind == "exact" or degraded):
             with _table.snapshot(conn):
                 head, _ = _table.log_position(conn, self.model_id)
                 self._rebuild(
@@ -454,6 +459,22 @@ class VectorIndex:
         self._install(part, built.file_ids, built.rowids, seq, built.kind)
         self._removed_since_build = removed_since_build
         self._checked = True
+        self.reason = f"wrote generation {self._generation}" if report.written else "in memory"
+
+    def compact(self, conn: sqlite3.Connection) -> SyncReport:
+        """Catch up, then fold the delta into a new generation now (what :meth:`sync` does
+        by itself past ``delta_max``), e.g. before a long idle period."""
+        t0 = time.perf_counter()
+        with self._lock:
+            report = self.sync(conn)
+            if not report.written and (self._delta.rows or self._dead_count):
+                self._compact(conn, None, report)
+                if report.written:
+                    assert self._seq is not None
+                    _table.prune_log(conn, self.model_id, self._seq)
+                self._stamp = None
+        report.seconds = time.perf_counter() - t0
+        return report
 
     # -- searching ---------------------------------------------------------------------
 
@@ -536,7 +557,14 @@ class VectorIndex:
                 pos = pos[~skip[pos]]
             if pos.size == 0:
                 return empty
-            if self._kind == "exact" or pos.size <= self.config.exact_subset_max:
+            # Over-fetching needs about count / selectivity graph results; past max_fetch
+            # (or for a small subset) scoring the subset exactly is cheaper.
+            fetch = count * ids.size / pos.size * 2.0 + 16
+            if (
+                self._kind == "exact"
+                or pos.size <= self.config.exact_subset_max
+                or fetch > self.config.max_fetch
+            ):
                 top, scores = exact_top(part.vectors(pos), q, count)
                 return ids[pos[top]], scores
             keep = np.zeros(ids.size, bool)
@@ -562,7 +590,7 @@ class VectorIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Graph results with skipped files filtered out, fetching more until enough."""
         n = ids.size
-        fetch = count if skip is None else min(n, int(count * n / max(live, 1) * 1.5) + 16)
+        fetch = count if skip is None else min(n, int(count * n / max(live, 1) * 2.0) + 16)
         while True:
             got, scores = part.top(q, fetch)
             if skip is not None and got.size:
