@@ -560,3 +560,24 @@ def test_reader_thread_and_writer_connection(table: Table, folder: Path) -> None
     assert not errors, errors
     index.sync(table.conn)
     assert_consistent(index, table)
+
+
+def test_embedding_index_uses_the_vector_index_with_a_folder(table: Table, folder: Path) -> None:
+    from desktop.library.semantic import EmbeddingIndex
+
+    x = clustered(400, seed=35)
+    ids = table.add(x)
+    in_memory = EmbeddingIndex(table.conn)
+    on_disk = EmbeddingIndex(table.conn, folder, VectorIndexConfig(exact_below=1000))
+    for q, exclude, allowed in ((x[3], None, None), (x[7], ids[7], None), (x[9], None, ids[::4])):
+        want = in_memory.search(MODEL, q, 10, exclude=exclude, allowed=allowed)
+        got = on_disk.search(MODEL, q, 10, exclude=exclude, allowed=allowed)
+        assert [i for i, _ in got] == [i for i, _ in want]
+        np.testing.assert_allclose([s for _, s in got], [s for _, s in want], atol=1e-5)
+    table.delete_file(ids[3])
+    assert ids[3] not in [i for i, _ in on_disk.search(MODEL, x[3], 5)]
+    assert list(folder.glob("*.json"))
+    assert on_disk.search("no-such-model", x[0], 5) == []
+    with pytest.raises(ValueError):
+        on_disk.search(MODEL, np.ones(DIM + 3), 5)
+    on_disk.invalidate()

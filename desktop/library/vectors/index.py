@@ -27,6 +27,7 @@ from desktop.library.vectors._parts import AnnPart, FlatPart, Part, exact_top
 __all__ = [
     "BuildCancelledError",
     "Progress",
+    "QueryVectorError",
     "SyncReport",
     "VectorIndex",
     "VectorIndexConfig",
@@ -44,6 +45,10 @@ _SPOT_CHECKS = 32
 
 class VectorIndexError(LibraryError):
     """The vector index cannot be used (database too old, query of the wrong size)."""
+
+
+class QueryVectorError(VectorIndexError, ValueError):
+    """The search vector does not fit the index (another size: another model)."""
 
 
 class BuildCancelledError(VectorIndexError):
@@ -505,11 +510,11 @@ class VectorIndex:
             precision score within about 1e-3 of float32).
 
         Raises:
-            VectorIndexError: ``query`` has another size than the index.
+            QueryVectorError: ``query`` has another size than the index.
         """
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         if q.size != self.dim:
-            raise VectorIndexError(
+            raise QueryVectorError(
                 f"the search vector has {q.size} numbers but this index holds {self.dim}-number "
                 "vectors: the search text was embedded with another model"
             )
