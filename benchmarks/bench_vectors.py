@@ -406,7 +406,12 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--engines", action="store_true")
     parser.add_argument("--engines-n", type=int, default=200_000)
+    parser.add_argument(
+        "--engines-from", type=Path, default=None,
+        help="a JSON list of vectors_engines.py results (from an earlier --engines run) to record",
+    )  # fmt: skip
     parser.add_argument("--skip-crossover", action="store_true")
+    parser.add_argument("--skip-datasets", action="store_true", help="only crossover/engines")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/vectors.json")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="earmark-vectors-"))
@@ -421,10 +426,18 @@ def main() -> int:
     if args.out.exists():
         with contextlib.suppress(ValueError):
             previous = json.loads(args.out.read_text())
-    result["datasets"] = {}
-    for kind in args.kinds.split(","):
+    # Data sets not measured in this run are kept from the previous file (each says when and
+    # under what load it was measured); ratios are only ever taken within one data set.
+    result["datasets"] = dict(previous.get("datasets", {}))
+    for kind in [] if args.skip_datasets else args.kinds.split(","):
         spec = DataSpec(kind, args.n, args.dim)
-        result["datasets"][kind] = bench_dataset(spec, work, args.queries)
+        load0 = [round(v, 2) for v in os.getloadavg()]
+        result["datasets"][kind] = {
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "load_average_at_start": load0,
+            **bench_dataset(spec, work, args.queries),
+            "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
+        }
         print(json.dumps(result["datasets"][kind]), flush=True)
         _write(args.out, result)
     ten_million(result)
@@ -435,6 +448,8 @@ def main() -> int:
         result["crossover"] = previous["crossover"]
     if args.engines:
         result["engines"] = run_engines(args.engines_n, work)
+    elif args.engines_from is not None:
+        result["engines"] = json.loads(args.engines_from.read_text())
     elif "engines" in previous:
         result["engines"] = previous["engines"]
     result["machine"]["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]

@@ -581,3 +581,17 @@ def test_embedding_index_uses_the_vector_index_with_a_folder(table: Table, folde
     with pytest.raises(ValueError):
         on_disk.search(MODEL, np.ones(DIM + 3), 5)
     on_disk.invalidate()
+
+
+def test_a_flood_of_changes_rebuilds_instead_of_filling_the_delta(
+    table: Table, folder: Path
+) -> None:
+    x = clustered(500, seed=37)
+    ids = table.add(x[:300])
+    index = VectorIndex.open(folder, MODEL, DIM, VectorIndexConfig(exact_below=100, delta_max=10))
+    index.sync(table.conn)
+    for fid in ids[:100]:  # e.g. everything re-indexed with another window policy
+        table.replace(fid, x[300 + fid])
+    report = index.sync(table.conn)
+    assert report.rebuilt == "many changes"
+    assert_consistent(index, table)

@@ -308,10 +308,16 @@ class VectorIndex:
             with _table.snapshot(conn):
                 head, horizon = _table.log_position(conn, self.model_id)
                 why = self._why_rebuild(conn, head, horizon)
+                changed = np.zeros(0, np.int64)
+                if not why and self._seq is not None and head != self._seq:
+                    changed = _table.changed_files(conn, self.model_id, self._seq, head)
+                    limit = self.config.rebuild_fraction * self._file_ids.size
+                    if changed.size > max(4 * self.config.delta_max, limit):
+                        why = "many changes"  # cheaper than holding them all in the delta
                 if why:
                     self._rebuild(conn, head, why, progress, report)
                 else:
-                    self._catch_up(conn, head, report)
+                    self._catch_up(conn, head, changed, report)
             if not report.rebuilt and self._needs_compaction():
                 self._compact(conn, progress, report)
             if report.written:
@@ -365,11 +371,9 @@ class VectorIndex:
                     return "the index does not match the database"
         return ""
 
-    def _catch_up(self, conn: sqlite3.Connection, head: int, report: SyncReport) -> None:
-        assert self._seq is not None
-        if head == self._seq:
-            return
-        changed = _table.changed_files(conn, self.model_id, self._seq, head)
+    def _catch_up(
+        self, conn: sqlite3.Connection, head: int, changed: np.ndarray, report: SyncReport
+    ) -> None:
         if changed.size:
             rows = _table.rows_of(conn, self.model_id, self.dim, changed)
             self._apply(changed, rows)
