@@ -258,7 +258,7 @@ def test_add_replace_delete_stay_consistent(table: Table, folder: Path, exact_be
 def test_delta_is_written_as_a_new_generation(table: Table, folder: Path) -> None:
     x = clustered(700, seed=9)
     ids = table.add(x[:500])
-    config = VectorIndexConfig(exact_below=100, delta_max=50)
+    config = VectorIndexConfig(exact_below=100, delta_max=100)
     index = VectorIndex.open(folder, MODEL, DIM, config)
     index.sync(table.conn)
     first = index.stats()["generation"]
