@@ -186,7 +186,9 @@ def exact_truth(x: np.ndarray, q: np.ndarray, ids: np.ndarray | None = None) -> 
     return [set(ids[row].tolist()) for row in top]
 
 
-def bench_dataset(spec: DataSpec, work: Path, n_queries: int) -> dict[str, Any]:
+def bench_dataset(
+    spec: DataSpec, work: Path, n_queries: int, previous_build: dict[str, Any] | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {"n": spec.n, "dim": spec.dim, "kind": spec.kind}
     tag = f"{spec.kind}-{spec.n}-{spec.dim}"
     db = work / f"{tag}.db"
@@ -206,22 +208,27 @@ def bench_dataset(spec: DataSpec, work: Path, n_queries: int) -> dict[str, Any]:
     out["data"] = similarity_stats(spec, top_s)
     folder = vectors_folder(db)
     assert folder is not None
-    if folder.exists():
+    if folder.exists() and previous_build is None:
         for p in folder.iterdir():
             p.unlink()
     config = VectorIndexConfig()
     with Library.open(db) as lib:
         conn = lib.connection
-        reset_peak()
-        index = VectorIndex.open(folder, MODEL, spec.dim, config)
-        t0 = time.perf_counter()
-        index.sync(conn)
-        out["build"] = {
-            "seconds": round(time.perf_counter() - t0, 1),
-            **memory(),
-            "files_gib": round(sum(p.stat().st_size for p in folder.iterdir()) / 2**30, 3),
-            "kind": index.stats()["kind"],
-        }
+        if previous_build is None:
+            reset_peak()
+            index = VectorIndex.open(folder, MODEL, spec.dim, config)
+            t0 = time.perf_counter()
+            index.sync(conn)
+            out["build"] = {
+                "seconds": round(time.perf_counter() - t0, 1),
+                **memory(),
+                "files_gib": round(sum(p.stat().st_size for p in folder.iterdir()) / 2**30, 3),
+                "kind": index.stats()["kind"],
+            }
+        else:  # --reuse-index: the graph of an earlier run (same data), caught up
+            index = VectorIndex.open(folder, MODEL, spec.dim, config)
+            index.sync(conn)
+            out["build"] = {**previous_build, "reused_from_earlier_run": True}
         index.close()
         evict(folder)
         reset_peak()
@@ -294,45 +301,46 @@ def bench_filtered(
 def bench_incremental(
     db: Path, folder: Path, conn: Any, spec: DataSpec, x: np.ndarray, q: np.ndarray
 ) -> dict[str, Any]:
+    """10k added in two halves (the first stays in the in-memory delta, the second pushes it
+    past ``delta_max`` and it is folded into a new generation), then 10k deleted."""
     index = VectorIndex.open(folder, MODEL, spec.dim)
     index.sync(conn)
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"delta_max": index.config.delta_max}
     extra = DataSpec(spec.kind, 10_000, spec.dim, seed=spec.seed + 1, clusters=spec.clusters)
     new = np.concatenate([b for _, b in chunks(extra)])
-    first = spec.n + 1
-    add_rows(db, first, new, spec.dim)
     both = np.concatenate([np.asarray(x), new])
-    t0 = time.perf_counter()
-    report = index.sync(conn)
-    out["add_10k_sync_s"] = round(time.perf_counter() - t0, 3)
-    out["add_10k_sync_wrote_generation"] = report.written  # past delta_max: folded at once
-    out["with_10k_delta"] = timed_queries(index, q, exact_truth(both, q))
-    t0 = time.perf_counter()
-    report = index.compact(conn)
-    out["add_10k_compact_s"] = round(time.perf_counter() - t0, 2)
-    out["compact_wrote"] = report.written
-    out["after_add"] = timed_queries(index, q, exact_truth(both, q))
-    gone = np.arange(1, 10_001)
-    t0 = time.perf_counter()
+    first = spec.n + 1
+    for half, (lo, hi) in enumerate(((0, 5000), (5000, 10_000)), start=1):
+        add_rows(db, first + lo, new[lo:hi], spec.dim)
+        t0 = time.perf_counter()
+        report = index.sync(conn)
+        out[f"add_5k_{half}_sync_s"] = round(time.perf_counter() - t0, 3)
+        out[f"add_5k_{half}_wrote_generation"] = report.written
+        out[f"after_add_5k_{half}"] = {
+            **timed_queries(index, q, exact_truth(both[: spec.n + hi], q)),
+            "delta": index.stats()["delta"],
+        }
     writer = sqlite3.connect(db, isolation_level=None)
+    t0 = time.perf_counter()
     writer.execute("DELETE FROM embeddings WHERE file_id <= 10000")  # files removed
-    writer.close()
     out["delete_10k_sql_s"] = round(time.perf_counter() - t0, 2)
+    writer.close()
     t0 = time.perf_counter()
     report = index.sync(conn)
     out["delete_10k_sync_s"] = round(time.perf_counter() - t0, 3)
-    out["delete_10k_sync_wrote_generation"] = report.written
-    out["delete_10k_sync_rebuilt"] = report.rebuilt
+    out["delete_10k_wrote_generation"] = report.written
+    out["delete_10k_rebuilt"] = report.rebuilt
     keep = np.ones(len(both), bool)
-    keep[gone - 1] = False
+    keep[:10_000] = False
     truth = exact_truth(both[keep], q, np.flatnonzero(keep) + 1)
-    out["with_10k_dead"] = timed_queries(index, q, truth)
-    t0 = time.perf_counter()
-    index.compact(conn)
-    out["delete_10k_compact_s"] = round(time.perf_counter() - t0, 2)
-    out["after_delete"] = timed_queries(index, q, truth)
+    out["after_delete_10k"] = timed_queries(index, q, truth)
     out["index"] = index.stats()
     index.close()
+    # Put the table back as it was, so the data set can be measured again (--reuse-index).
+    restore = sqlite3.connect(db, isolation_level=None)
+    restore.execute("DELETE FROM embeddings WHERE file_id > ?", (spec.n,))
+    restore.close()
+    add_rows(db, 1, np.asarray(x[:10_000]), spec.dim)
     return out
 
 
@@ -411,6 +419,10 @@ def main() -> int:
         help="a JSON list of vectors_engines.py results (from an earlier --engines run) to record",
     )  # fmt: skip
     parser.add_argument("--skip-crossover", action="store_true")
+    parser.add_argument(
+        "--reuse-index", action="store_true",
+        help="keep the index built by an earlier run on the same --work data (and its build figures)",
+    )  # fmt: skip
     parser.add_argument("--skip-datasets", action="store_true", help="only crossover/engines")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/vectors.json")
     args = parser.parse_args()
@@ -432,10 +444,13 @@ def main() -> int:
     for kind in [] if args.skip_datasets else args.kinds.split(","):
         spec = DataSpec(kind, args.n, args.dim)
         load0 = [round(v, 2) for v in os.getloadavg()]
+        reused = previous.get("datasets", {}).get(kind, {}) if args.reuse_index else {}
+        if reused.get("n") != spec.n:
+            reused = {}
         result["datasets"][kind] = {
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "load_average_at_start": load0,
-            **bench_dataset(spec, work, args.queries),
+            **bench_dataset(spec, work, args.queries, reused.get("build")),
             "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
         }
         print(json.dumps(result["datasets"][kind]), flush=True)

@@ -207,10 +207,11 @@ def test_graph_filters_by_allowed_subset(table: Table, folder: Path) -> None:
     config = VectorIndexConfig(exact_below=500, exact_subset_max=100)
     index = VectorIndex.open(folder, MODEL, DIM, config)
     index.sync(table.conn)
-    for allowed in (ids[:50], ids[::3], ids[::50]):  # exact subset, over-fetch, fallback
+    subsets = (ids[:50], ids[::3], ids[::50], np.array(ids[::7][::-1]))  # unsorted array last
+    for allowed in subsets:
         for q in x[[7, 1500, 2999]]:
             got = index.search(q, 10, allowed=allowed)
-            assert {i for i, _ in got} <= set(allowed)
+            assert {i for i, _ in got} <= {int(i) for i in allowed}
             assert len(got) == min(10, len(allowed))
             scores = [s for _, s in got]
             assert scores == sorted(scores, reverse=True)

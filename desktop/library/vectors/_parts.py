@@ -118,6 +118,22 @@ class FlatPart:
         self._vectors = np.zeros((0, 0), np.float32)
 
 
+def _read_ahead(path: Path) -> None:
+    """Ask the OS to page the file in (asynchronously), so early searches do not each wait
+    for random disk reads (1.2 s for the first query at 1M on a cold cache otherwise)."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        log.debug("no read-ahead for %s: %s", path, exc)
+
+
 def usearch_version() -> str:
     """The installed usearch version (recorded in manifests)."""
     from importlib.metadata import version
@@ -153,7 +169,9 @@ class AnnPart:
             or int(meta["count_present"]) != file_ids.size
         ):
             raise ValueError("graph part does not match the generation's keys")
-        return cls(file_ids, Index.restore(str(path), view=True), dim, expansion_search)
+        graph = Index.restore(str(path), view=True)
+        _read_ahead(path)
+        return cls(file_ids, graph, dim, expansion_search)
 
     def mutable_copy(self) -> Any:
         """An in-memory copy of the graph that can take additions and removals."""

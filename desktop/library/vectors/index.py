@@ -528,7 +528,7 @@ class VectorIndex:
             if k <= 0 or len(self) == 0:
                 return []
             excluded = _as_ids(exclude)
-            allow = None if allowed is None else np.unique(_as_ids(allowed))
+            allow = None if allowed is None else _sorted_unique(_as_ids(allowed))
             ids_a, scores_a = self._search_part(q, k + excluded.size, allow, excluded)
             ids_b, scores_b = self._search_delta(q, k + excluded.size, allow, excluded)
         ids = np.concatenate([ids_a, ids_b])
@@ -666,7 +666,16 @@ def _as_ids(values: int | Collection[int] | np.ndarray | None) -> np.ndarray:
         return np.zeros(0, np.int64)
     if isinstance(values, (int, np.integer)):
         return np.array([int(values)], dtype=np.int64)
-    return np.fromiter((int(v) for v in values), dtype=np.int64)
+    if isinstance(values, np.ndarray):
+        return values.astype(np.int64, copy=False).reshape(-1)
+    return np.fromiter(values, dtype=np.int64, count=len(values))
+
+
+def _sorted_unique(ids: np.ndarray) -> np.ndarray:
+    """``np.unique`` without the sort when the ids already ascend (a folder's, say)."""
+    if ids.size < 2 or bool(np.all(ids[1:] > ids[:-1])):
+        return ids
+    return np.unique(ids)
 
 
 def _positions(sorted_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
