@@ -65,12 +65,15 @@ class VectorIndexConfig:
         delta_max: Changes (added + replaced + deleted) kept in memory before they are
             written into a new generation.
         rebuild_fraction: Deletions since the graph was built, as a fraction of it, past which
-            the graph is rebuilt from the table instead of patched (HNSW degrades with holes).
+            the graph is rebuilt from the table instead of patched (HNSW degrades with holes:
+            at 1M, 4% removed and re-added cost 1.5 points of recall@10).
         dtype: Stored precision of graph vectors: ``"f16"`` (scores within ~1e-3 of float32)
             or ``"i8"`` (a quarter of float32; coarser scores, lower recall).
         connectivity: HNSW graph degree ("M").
         expansion_add: Beam width while inserting ("efConstruction").
-        expansion_search: Beam width while searching ("ef"): recall vs latency.
+        expansion_search: Beam width while searching ("ef"): recall vs latency. At 1M
+            clustered: 64 gave recall@10 0.962 (fresh graph) / 0.948 (patched), 128 gave
+            0.978 / 0.964; 96 keeps a patched graph above 0.95.
         exact_subset_max: An ``allowed`` subset at most this large is searched exactly.
         max_fetch: Most graph results fetched to make up for filtered ones before falling
             back to exact search over the allowed subset.
@@ -79,11 +82,11 @@ class VectorIndexConfig:
 
     exact_below: int = 20_000
     delta_max: int = 8192
-    rebuild_fraction: float = 0.25
+    rebuild_fraction: float = 0.1
     dtype: str = "f16"
     connectivity: int = 16
     expansion_add: int = 128
-    expansion_search: int = 64
+    expansion_search: int = 96
     exact_subset_max: int = 1024
     max_fetch: int = 4096
     threads: int = 0
