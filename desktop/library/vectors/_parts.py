@@ -2,8 +2,9 @@
 
 Both answer the same three questions over a fixed set of file ids sorted ascending: the best
 ``count`` matches of a query (optionally skipping some positions), the vectors of given
-positions, and how many there are. Both are opened memory-mapped, so opening costs
-milliseconds whatever the size, and pages come in as searches touch them.
+positions, and how many there are. Both are opened memory-mapped: nothing is read up front but
+usearch's walk over its node headers (0.3-0.9 s cold at 1M), pages come in as searches touch
+them (helped by read-ahead).
 """
 
 from __future__ import annotations
