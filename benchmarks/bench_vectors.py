@@ -19,8 +19,10 @@ through the real code on a real library database:
 - crossover: exact vs graph search (and graph build time) at sizes 1k-100k, which sets
   ``exact_below``.
 
-``--engines`` also compares the candidate libraries (usearch, faiss-cpu, hnswlib; each must be
-installed) at ``--engines-n`` vectors, each in a child process (``vectors_engines.py``).
+``--engines`` also compares the candidate libraries (usearch, faiss-cpu, hnswlib) at
+``--engines-n`` vectors, each in a child process (``vectors_engines.py``); only usearch is a
+dependency, so install the others aside first, e.g. ``pip install --target /tmp/cand faiss-cpu
+hnswlib`` and run with ``PYTHONPATH=/tmp/cand`` (one not importable is reported as skipped).
 The 10M case is not run on the 2-core shared machine: the JSON records why, with the build
 time and size projected from the 1M run.
 Tests never assert timings; this script only records them.
