@@ -17,6 +17,7 @@ from desktop.library.vectors._files import (
     Manifest,
     model_key,
     new_generation,
+    read_manifest,
     remove_stale,
     sampled_checksum,
     write_manifest,
@@ -32,9 +33,9 @@ from desktop.library.vectors._parts import (
 )
 
 if TYPE_CHECKING:
-    from desktop.library.vectors.index import VectorIndexConfig
+    from desktop.library.vectors._config import VectorIndexConfig
 
-__all__ = ["Built", "from_table", "merged", "reopen", "write"]
+__all__ = ["Built", "from_table", "merged", "open_current", "reopen", "write"]
 
 log = logging.getLogger(__name__)
 
@@ -235,3 +236,30 @@ def reopen(files: dict[str, Path], built: Built, dim: int, config: VectorIndexCo
     except (OSError, ValueError, RuntimeError) as exc:
         log.warning("serving the vector index from memory: %s", exc)
         return built.part
+
+
+def open_current(
+    folder: Path, model_id: str, dim: int, config: VectorIndexConfig
+) -> tuple[tuple[Manifest, Part, np.ndarray] | None, str]:
+    """Map the model's current generation: ``((manifest, part, keys), "")`` or
+    ``(None, why it is unusable)`` (missing, another size, truncated, corrupt)."""
+    manifest, why = read_manifest(folder, model_id)
+    if manifest is None:
+        return None, why
+    if manifest.dim != dim or manifest.kind not in ("exact", "ann"):
+        return None, f"index is {manifest.dim}-d {manifest.kind}, wanted {dim}-d"
+    try:
+        keys = np.load(folder / manifest.parts["keys"]["file"], mmap_mode="r", allow_pickle=False)
+        if keys.shape != (manifest.count, 2) or keys.dtype != np.int64:
+            raise ValueError(f"key part has shape {keys.shape}, expected {manifest.count}")
+        file_ids = np.asarray(keys[:, 0])
+        part: Part
+        if manifest.kind == "exact":
+            part = FlatPart.from_file(file_ids, folder / manifest.parts["vectors"]["file"], dim)
+        else:
+            path = folder / manifest.parts["graph"]["file"]
+            part = AnnPart.from_file(file_ids, path, dim, config.expansion_search)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        log.warning("vector index of %s unusable, it will be rebuilt: %s", model_id, exc)
+        return None, f"index files unreadable ({exc})"
+    return (manifest, part, np.asarray(keys)), ""

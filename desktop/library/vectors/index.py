@@ -13,16 +13,30 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
 
-from desktop.library.errors import LibraryError
 from desktop.library.vectors import _build, _table
-from desktop.library.vectors._files import file_lock, read_manifest
-from desktop.library.vectors._parts import AnnPart, FlatPart, Part, exact_top
+from desktop.library.vectors._config import (
+    BuildCancelledError,
+    Progress,
+    QueryVectorError,
+    SyncReport,
+    VectorIndexConfig,
+    VectorIndexError,
+)
+from desktop.library.vectors._files import file_lock
+from desktop.library.vectors._parts import Part
+from desktop.library.vectors._search import (
+    Delta,
+    as_ids,
+    positions,
+    search_delta,
+    search_part,
+    sorted_unique,
+)
 
 __all__ = [
     "BuildCancelledError",
@@ -36,105 +50,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: ``progress(done, total)`` during a (re)build; returning ``False`` cancels it.
-Progress = Callable[[int, int], bool]
-
 #: Pairs checked against the table when an index is first synced (see ``_table.spot_check``).
 _SPOT_CHECKS = 32
-
-
-class VectorIndexError(LibraryError):
-    """The vector index cannot be used (database too old, query of the wrong size)."""
-
-
-class QueryVectorError(VectorIndexError, ValueError):
-    """The search vector does not fit the index (another size: another model)."""
-
-
-class BuildCancelledError(VectorIndexError):
-    """A (re)build was cancelled through its progress callback; the old state is kept."""
-
-
-@dataclass(frozen=True)
-class VectorIndexConfig:
-    """How the index is built and searched (defaults chosen by ``benchmarks/bench_vectors.py``).
-
-    Attributes:
-        exact_below: Below this many vectors the index is an exact flat matrix (no graph):
-            exact search is then about as fast, needs no build, and is never wrong.
-        delta_max: Changes (added + replaced + deleted) kept in memory before they are
-            written into a new generation.
-        rebuild_fraction: Deletions since the graph was built, as a fraction of it, past which
-            the graph is rebuilt from the table instead of patched (HNSW degrades with holes:
-            at 1M, 4% removed and re-added cost 1.5 points of recall@10).
-        dtype: Stored precision of graph vectors: ``"f16"`` (scores within ~1e-3 of float32)
-            or ``"i8"`` (a quarter of float32; coarser scores, lower recall).
-        connectivity: HNSW graph degree ("M").
-        expansion_add: Beam width while inserting ("efConstruction").
-        expansion_search: Beam width while searching ("ef"): recall vs latency. At 1M
-            clustered: 64 gave recall@10 0.962 (fresh graph) / 0.948 (patched), 128 gave
-            0.978 / 0.964; 96 keeps a patched graph above 0.95.
-        exact_subset_max: An ``allowed`` subset at most this large is searched exactly.
-        max_fetch: Most graph results fetched to make up for filtered ones before falling
-            back to exact search over the allowed subset.
-        threads: Build threads (0: all cores). Searches use one thread each.
-    """
-
-    exact_below: int = 20_000
-    delta_max: int = 8192
-    rebuild_fraction: float = 0.1
-    dtype: str = "f16"
-    connectivity: int = 16
-    expansion_add: int = 128
-    expansion_search: int = 96
-    exact_subset_max: int = 1024
-    max_fetch: int = 4096
-    threads: int = 0
-
-
-@dataclass
-class SyncReport:
-    """What :meth:`VectorIndex.sync` did.
-
-    Attributes:
-        changed: Files whose embedding was added, replaced or deleted since the last sync.
-        rebuilt: Why the index was rebuilt from the whole table (``""``: it was not).
-        written: Whether a new generation was written to disk.
-        seconds: Wall time.
-    """
-
-    changed: int = 0
-    rebuilt: str = ""
-    written: bool = False
-    seconds: float = 0.0
-
-
-@dataclass
-class _Delta:
-    """Vectors changed since the generation: file id -> (embeddings rowid, unit vector)."""
-
-    rows: dict[int, tuple[int, np.ndarray]] = field(default_factory=dict)
-    _cache: tuple[np.ndarray, np.ndarray] | None = None
-
-    def put(self, file_id: int, rowid: int, vector: np.ndarray) -> None:
-        self.rows[file_id] = (rowid, vector)
-        self._cache = None
-
-    def drop(self, file_id: int) -> None:
-        if self.rows.pop(file_id, None) is not None:
-            self._cache = None
-
-    def matrix(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(file_ids, vectors)`` of the delta as arrays (cached until it changes)."""
-        if self._cache is None:
-            ids = np.fromiter(self.rows.keys(), dtype=np.int64, count=len(self.rows))
-            vectors = (
-                np.stack([v for _, v in self.rows.values()])
-                if self.rows
-                else np.zeros((0, dim), np.float32)
-            )
-            self._cache = (ids, vectors)
-        return self._cache
 
 
 class VectorIndex:
@@ -170,7 +87,7 @@ class VectorIndex:
         self._rowids = np.zeros(0, np.int64)
         self._dead = np.zeros(0, bool)
         self._dead_count = 0
-        self._delta = _Delta()
+        self._delta = Delta()
         self._seq: int | None = None  # change-log position of part + delta; None: no part
         self._generation = ""
         self._kind = ""
@@ -220,37 +137,12 @@ class VectorIndex:
         if self.folder is None:
             self.reason = "in memory only"
             return False
-        manifest, why = read_manifest(self.folder, self.model_id)
-        if manifest is None:
+        mapped, why = _build.open_current(self.folder, self.model_id, self.dim, self.config)
+        if mapped is None:
             self.reason = why
             return False
-        if manifest.dim != self.dim or manifest.kind not in ("exact", "ann"):
-            self.reason = f"index is {manifest.dim}-d {manifest.kind}, wanted {self.dim}-d"
-            return False
-        try:
-            keys = np.load(
-                self.folder / manifest.parts["keys"]["file"], mmap_mode="r", allow_pickle=False
-            )
-            if keys.shape != (manifest.count, 2) or keys.dtype != np.int64:
-                raise ValueError(f"key part has shape {keys.shape}, expected {manifest.count}")
-            file_ids = np.asarray(keys[:, 0])
-            part: Part
-            if manifest.kind == "exact":
-                part = FlatPart.from_file(
-                    file_ids, self.folder / manifest.parts["vectors"]["file"], self.dim
-                )
-            else:
-                part = AnnPart.from_file(
-                    file_ids,
-                    self.folder / manifest.parts["graph"]["file"],
-                    self.dim,
-                    self.config.expansion_search,
-                )
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            self.reason = f"index files unreadable ({exc})"
-            log.warning("vector index of %s unusable, it will be rebuilt: %s", self.model_id, exc)
-            return False
-        self._install(part, file_ids, np.asarray(keys[:, 1]), manifest.log_seq, manifest.kind)
+        manifest, part, keys = mapped
+        self._install(part, part.file_ids, keys[:, 1], manifest.log_seq, manifest.kind)
         self._generation = manifest.generation
         self._removed_since_build = int(manifest.extra.get("removed_since_build", 0))
         self._checked = False
@@ -267,7 +159,7 @@ class VectorIndex:
         self._rowids = rowids
         self._dead = np.zeros(file_ids.size, bool)
         self._dead_count = 0
-        self._delta = _Delta()
+        self._delta = Delta()
         self._seq = seq
         self._kind = kind
         self._stamp = None
@@ -385,7 +277,7 @@ class VectorIndex:
 
     def _apply(self, changed: np.ndarray, rows: _table.Rows) -> None:
         """Mark ``changed`` files' old vectors dead and put their current ones in the delta."""
-        hit = _positions(self._file_ids, changed)
+        hit = positions(self._file_ids, changed)
         fresh = hit[~self._dead[hit]]
         self._dead[fresh] = True
         self._dead_count += int(fresh.size)
@@ -530,93 +422,19 @@ class VectorIndex:
             self._check_open()
             if k <= 0 or len(self) == 0:
                 return []
-            excluded = _as_ids(exclude)
-            allow = None if allowed is None else _sorted_unique(_as_ids(allowed))
-            ids_a, scores_a = self._search_part(q, k + excluded.size, allow, excluded)
-            ids_b, scores_b = self._search_delta(q, k + excluded.size, allow, excluded)
+            excluded = as_ids(exclude)
+            allow = None if allowed is None else sorted_unique(as_ids(allowed))
+            count = k + excluded.size
+            ids_a, scores_a = search_part(
+                self._part, self._kind, self._dead, self._dead_count, self.config,
+                q, count, allow, excluded,
+            )  # fmt: skip
+            ids_b, scores_b = search_delta(self._delta, self.dim, q, count, allow, excluded)
         ids = np.concatenate([ids_a, ids_b])
         scores = np.concatenate([scores_a, scores_b])
         order = np.argsort(-scores, kind="stable")[:k]
         # Half-precision storage can put a cosine a hair past 1; a score column shows <= 1.
         return [(int(ids[i]), min(1.0, max(-1.0, float(scores[i])))) for i in order]
-
-    def _search_delta(
-        self, q: np.ndarray, count: int, allow: np.ndarray | None, excluded: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        ids, vectors = self._delta.matrix(self.dim)
-        if ids.size == 0:
-            return ids, np.zeros(0, np.float32)
-        skip = np.isin(ids, excluded)
-        if allow is not None:
-            skip |= ~np.isin(ids, allow)
-        top, scores = exact_top(vectors, q, count, skip)
-        return ids[top], scores
-
-    def _search_part(
-        self, q: np.ndarray, count: int, allow: np.ndarray | None, excluded: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        part, ids = self._part, self._file_ids
-        empty = (np.zeros(0, np.int64), np.zeros(0, np.float32))
-        if part is None or ids.size == 0:
-            return empty
-        skip = self._dead.copy() if (self._dead_count or excluded.size) else None
-        if excluded.size:
-            assert skip is not None
-            skip[_positions(ids, excluded)] = True
-        if allow is not None:
-            pos = _positions(ids, allow)
-            if skip is not None:
-                pos = pos[~skip[pos]]
-            if pos.size == 0:
-                return empty
-            # Over-fetching needs about count / selectivity graph results; past max_fetch
-            # (or for a small subset) scoring the subset exactly is cheaper.
-            fetch = count * ids.size / pos.size * 2.0 + 16
-            if (
-                self._kind == "exact"
-                or pos.size <= self.config.exact_subset_max
-                or fetch > self.config.max_fetch
-            ):
-                top, scores = exact_top(part.vectors(pos), q, count)
-                return ids[pos[top]], scores
-            keep = np.zeros(ids.size, bool)
-            keep[pos] = True
-            skip = ~keep
-            live = int(pos.size)
-        else:
-            live = int(ids.size - (0 if skip is None else int(skip.sum())))
-            if live <= 0:
-                return empty
-        if self._kind == "exact":
-            return part.top(q, count, skip)
-        return self._overfetch(part, ids, q, count, skip, live)
-
-    def _overfetch(
-        self,
-        part: Part,
-        ids: np.ndarray,
-        q: np.ndarray,
-        count: int,
-        skip: np.ndarray | None,
-        live: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Graph results with skipped files filtered out, fetching more until enough."""
-        n = ids.size
-        fetch = count if skip is None else min(n, int(count * n / max(live, 1) * 2.0) + 16)
-        while True:
-            got, scores = part.top(q, fetch)
-            if skip is not None and got.size:
-                keep = ~skip[np.searchsorted(ids, got)]
-                got, scores = got[keep], scores[keep]
-            if got.size >= min(count, live) or fetch >= n:
-                return got[:count], scores[:count]
-            if fetch >= self.config.max_fetch:
-                # The graph keeps returning filtered files: score the survivors exactly.
-                assert skip is not None
-                pos = np.flatnonzero(~skip)
-                top, exact = exact_top(part.vectors(pos), q, count)
-                return ids[pos[top]], exact
-            fetch = min(n, fetch * 4, max(self.config.max_fetch, count))
 
     # -- maintenance -------------------------------------------------------------------
 
@@ -662,30 +480,3 @@ class VectorIndex:
     def _check_open(self) -> None:
         if self._closed:
             raise VectorIndexError("the search index was closed")
-
-
-def _as_ids(values: int | Collection[int] | np.ndarray | None) -> np.ndarray:
-    if values is None:
-        return np.zeros(0, np.int64)
-    if isinstance(values, (int, np.integer)):
-        return np.array([int(values)], dtype=np.int64)
-    if isinstance(values, np.ndarray):
-        return values.astype(np.int64, copy=False).reshape(-1)
-    return np.fromiter(values, dtype=np.int64, count=len(values))
-
-
-def _sorted_unique(ids: np.ndarray) -> np.ndarray:
-    """``np.unique`` without the sort when the ids already ascend (a folder's, say)."""
-    if ids.size < 2 or bool(np.all(ids[1:] > ids[:-1])):
-        return ids
-    return np.unique(ids)
-
-
-def _positions(sorted_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Positions in ``sorted_ids`` of the ``wanted`` ids that are present."""
-    if sorted_ids.size == 0 or wanted.size == 0:
-        return np.zeros(0, np.int64)
-    pos = np.searchsorted(sorted_ids, wanted)
-    inside = pos < sorted_ids.size
-    inside[inside] = sorted_ids[pos[inside]] == wanted[inside]
-    return pos[inside].astype(np.int64)
