@@ -93,7 +93,9 @@ def _median(xs: Sequence[float]) -> float:
 
 
 def _r(x: float, nd: int = 4) -> float:
-    return round(float(x), nd)
+    """``x`` to ``nd + 2`` significant digits: sub-millisecond times (tiny models) keep their
+    precision, where rounding to decimal places would turn 0.00015 s into 0.0002 s."""
+    return float(f"{float(x):.{nd + 2}g}")
 
 
 def _breakdown(profile: list[dict[str, Any]]) -> dict[str, float]:

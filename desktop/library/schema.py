@@ -348,8 +348,39 @@ DROP INDEX IF EXISTS files_name_visible;
 CREATE INDEX files_name_key_visible ON files(name_key) WHERE status != 'missing';
 """
 
+# v8: the embedding change log: triggers record which (model, file) embeddings were inserted, deleted
+# or updated, so the on-disk vector index (desktop.library.vectors) catches up by reading the
+# rows after the position it was saved at, instead of comparing a million ids. AUTOINCREMENT:
+# a sequence number is never reused, even after the newest rows are pruned. The index prunes
+# what it has consumed and records how far in embedding_changes_pruned; an index saved before
+# that point knows the log cannot bring it up to date and re-reads the table instead.
+_V8 = """
+CREATE TABLE embedding_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    model_id TEXT NOT NULL,
+    file_id INTEGER NOT NULL
+);
+CREATE INDEX embedding_changes_model ON embedding_changes(model_id, seq);
+CREATE TABLE embedding_changes_pruned (
+    model_id TEXT PRIMARY KEY,
+    through_seq INTEGER NOT NULL
+);
+CREATE TRIGGER embeddings_log_insert AFTER INSERT ON embeddings BEGIN
+    INSERT INTO embedding_changes(model_id, file_id) VALUES (new.model_id, new.file_id);
+END;
+CREATE TRIGGER embeddings_log_delete AFTER DELETE ON embeddings BEGIN
+    INSERT INTO embedding_changes(model_id, file_id) VALUES (old.model_id, old.file_id);
+END;
+CREATE TRIGGER embeddings_log_update AFTER UPDATE ON embeddings BEGIN
+    INSERT INTO embedding_changes(model_id, file_id) VALUES (old.model_id, old.file_id);
+    INSERT INTO embedding_changes(model_id, file_id)
+    SELECT new.model_id, new.file_id
+    WHERE new.model_id IS NOT old.model_id OR new.file_id IS NOT old.file_id;
+END;
+"""
+
 #: Migration ``i`` takes the schema from version ``i`` to ``i + 1``. Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 
 #: A migration whose first line is this runs with foreign keys off (a table rebuild), and
 #: is checked with ``PRAGMA foreign_key_check`` before it commits.

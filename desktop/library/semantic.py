@@ -1,18 +1,27 @@
-"""In-memory matrix of stored audio embeddings for fast similarity search.
+"""Similarity search over stored audio embeddings, per model.
 
-Reading a million 512-d vectors out of SQLite takes seconds, scoring them with numpy takes a
-fraction of that, so each model's vectors are loaded once into a float32 matrix and kept in
-step incrementally: rows added since the last load (by rowid) are appended; a deletion or a
-replaced vector triggers a reload.
+Two back ends behind one :class:`EmbeddingIndex`:
+
+- given a ``folder`` (``desktop.library.vectors.vectors_folder(db)``), the on-disk vector index
+  (``desktop.library.vectors``): memory-mapped, approximate above a size, caught up from the
+  change log before each search; what a large library needs;
+- without one, the original in-memory matrix: reading a million 512-d vectors out of SQLite
+  takes seconds, scoring them with numpy takes a fraction of that, so each model's vectors are
+  loaded once into a float32 matrix and kept in step incrementally: rows added since the last
+  load (by rowid) are appended; a deletion or a replaced vector triggers a reload.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from desktop.library.vectors import VectorIndex, VectorIndexConfig
 
 __all__ = ["EmbeddingIndex", "rrf_fuse"]
 
@@ -33,15 +42,48 @@ class _Matrix:
 class EmbeddingIndex:
     """Cosine-similarity search over ``embeddings`` rows of one connection, per model."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        folder: Path | None = None,
+        config: VectorIndexConfig | None = None,
+    ) -> None:
+        """Search ``conn``'s embeddings; with ``folder``, through the on-disk vector index.
+
+        Args:
+            conn: The library connection (used from its own thread only).
+            folder: Where vector indexes live (see ``vectors_folder``); ``None``: in memory.
+            config: Vector index parameters (with ``folder`` only).
+        """
         self._conn = conn
         self._cache: dict[str, _Matrix] = {}
         self._stamps: dict[str, tuple[int, int]] = {}
+        self._folder = folder
+        self._config = config
+        self._vectors: dict[str, VectorIndex] = {}
 
     def invalidate(self) -> None:
-        """Drop every cached matrix (after bulk deletes)."""
+        """Drop every cached matrix and close mapped vector indexes (after bulk deletes)."""
         self._cache.clear()
         self._stamps.clear()
+        for index in self._vectors.values():
+            index.close()
+        self._vectors.clear()
+
+    def _vector_index(self, model_id: str) -> VectorIndex | None:
+        index = self._vectors.get(model_id)
+        if index is None:
+            row = self._conn.execute(
+                "SELECT dim FROM embeddings WHERE model_id = ? GROUP BY dim "
+                "ORDER BY count(*) DESC LIMIT 1",
+                (model_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            index = VectorIndex.open(self._folder, model_id, int(row[0]), self._config)
+            self._vectors[model_id] = index
+        index.sync(self._conn)
+        return index
 
     def matrix(self, model_id: str) -> tuple[np.ndarray, np.ndarray]:
         """``(file_ids, vectors)`` for a model, refreshed from the database if it changed."""
@@ -122,13 +164,30 @@ class EmbeddingIndex:
         return ids, vectors, max_rowid, seen
 
     def search(
-        self, model_id: str, query: np.ndarray, k: int, exclude: int | None = None
+        self,
+        model_id: str,
+        query: np.ndarray,
+        k: int,
+        exclude: int | None = None,
+        allowed: Collection[int] | None = None,
     ) -> list[tuple[int, float]]:
         """The ``k`` files most similar to ``query`` as ``(file_id, cosine)``, best first.
+
+        Args:
+            model_id: Embedding model.
+            query: Query vector.
+            k: Most results.
+            exclude: A file never returned.
+            allowed: Only these files may be returned.
 
         Raises:
             ValueError: ``query``'s size differs from the stored vectors'.
         """
+        if self._folder is not None:
+            index = self._vector_index(model_id)
+            if index is None:
+                return []
+            return index.search(query, k, exclude=exclude, allowed=allowed)
         ids, vectors = self.matrix(model_id)
         if ids.size == 0 or k <= 0:
             return []
@@ -143,6 +202,8 @@ class EmbeddingIndex:
             np.dot(vectors[start : start + _BLOCK], q, out=scores[start : start + _BLOCK])
         if exclude is not None:
             scores[ids == exclude] = -np.inf
+        if allowed is not None:
+            scores[~np.isin(ids, np.fromiter(allowed, dtype=np.int64))] = -np.inf
         k = min(k, ids.size)
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
