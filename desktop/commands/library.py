@@ -13,6 +13,7 @@ from typing import Any
 
 from desktop.commands._common import add_model_options
 from desktop.commands._library import open_library, progress_bar
+from desktop.commands.edit import register_library_actions as register_edit_actions
 from desktop.commands.tags import register_library_actions
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def register(subparsers: Any) -> None:
     repair.set_defaults(func=run_repair)
 
     register_library_actions(sub)
+    register_edit_actions(sub)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
