@@ -10,8 +10,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-import sqlite_utils
-
 from desktop.library._base import FILE_COLUMNS, file_row
 from desktop.library._captions import CaptionsMixin
 from desktop.library._connection import (
@@ -109,7 +107,6 @@ class Library(RootsMixin, CaptionsMixin, IndexMixin, QueueMixin, QueryMixin, Met
             raise
         self._conn = conn
         self._run = RunLock(self._path)
-        self.db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
         self._index = EmbeddingIndex(conn)
         self._ranked_cache = OrderedDict()
         self._last_page = None
