@@ -17,6 +17,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -51,15 +52,19 @@ MAX_SAMPLE_RATE = 1_536_000
 _CROP_MARGIN_SECONDS = 0.05
 
 
-def open_sound_file(path: str | os.PathLike[str]) -> sf.SoundFile:
-    """Open a sound file for reading, refusing anything that is not a regular file.
+def open_regular(path: str | os.PathLike[str]) -> tuple[BinaryIO, os.stat_result]:
+    """Open a file for reading in binary, refusing anything that is not a regular file.
 
     The check is made on the opened descriptor (``fstat``), not on the path, so a file that
     was replaced by a FIFO, a device or a socket after it was scanned is refused instead of
-    blocking the caller forever; the open itself is non-blocking for the same reason.
+    blocking the caller forever; the open itself is non-blocking for the same reason. Every
+    reader of sound files (soundfile, PyAV, the metadata readers) opens through here.
+
+    Returns:
+        The open file (blocking again) and its ``stat`` result.
 
     Raises:
-        AudioDecodeError: Not a regular file, cannot be opened, or not readable as audio.
+        AudioDecodeError: Missing, cannot be opened, or not a regular file.
     """
     name = os.path.basename(os.fspath(path))
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -70,22 +75,34 @@ def open_sound_file(path: str | os.PathLike[str]) -> sf.SoundFile:
     except OSError as exc:
         raise AudioDecodeError(f"{name}: cannot open file ({exc.strerror or exc})") from None
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a folder" if stat.S_ISDIR(mode) else "a pipe, device or socket"
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a pipe, device or socket"
             raise AudioDecodeError(f"{name}: not a regular file ({kind}); not opened")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb"), st
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def open_sound_file(path: str | os.PathLike[str]) -> sf.SoundFile:
+    """Open a sound file with soundfile, through :func:`open_regular`.
+
+    Raises:
+        AudioDecodeError: Not a regular file, cannot be opened, or not readable as audio.
+    """
+    name = os.path.basename(os.fspath(path))
+    handle, _ = open_regular(path)
+    with handle:
         # libsndfile closes a descriptor it was given when opening fails, so it gets a
         # duplicate it owns either way; the original is always closed here.
         try:
-            handle = sf.SoundFile(os.dup(fd), closefd=True)
+            return sf.SoundFile(os.dup(handle.fileno()), closefd=True)
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             message = getattr(exc, "error_string", None) or str(exc)
             raise AudioDecodeError(f"{name}: not a readable audio file ({message})") from None
-    finally:
-        os.close(fd)
-    return handle
 
 
 @dataclass

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
+from captioner.audio import open_regular
 from captioner.errors import AudioDecodeError
 
 __all__ = ["AvProbe", "AvSoundFile", "open_av", "probe_av"]
@@ -74,28 +74,6 @@ class AvProbe:
     container_long: str
     bit_depth: int | None = None
     bit_rate: int | None = None
-
-
-def _open_regular(path: str | os.PathLike[str]) -> BinaryIO:
-    name = os.path.basename(os.fspath(path))
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(os.fspath(path), flags | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise AudioDecodeError(f"{name}: no such file") from None
-    except OSError as exc:
-        raise AudioDecodeError(f"{name}: cannot open file ({exc.strerror or exc})") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a folder" if stat.S_ISDIR(mode) else "a pipe, device or socket"
-            raise AudioDecodeError(f"{name}: not a regular file ({kind}); not opened")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def _av() -> Any:
@@ -152,7 +130,7 @@ class AvSoundFile:
         """
         self.name = os.path.basename(os.fspath(path))
         self._av = _av()
-        self._file = _open_regular(path)
+        self._file, _ = open_regular(path)
         try:
             self._container = self._av.open(self._file, mode="r")
         except _errors(self._av) as exc:

@@ -14,7 +14,7 @@ import numpy as np
 
 from captioner.types import KeywordScore
 from desktop.library._connection import begin_immediate
-from desktop.library.errors import LibraryError
+from desktop.library.errors import LibraryError, UnknownFileError
 from desktop.library.types import FileRow
 
 __all__ = ["FILE_COLUMNS", "LibraryBase", "file_row", "now", "rollback"]
@@ -154,10 +154,18 @@ class LibraryBase:
         )
 
     def _adopt_caption(self, conn: sqlite3.Connection, file_id: int, caption_id: int) -> None:
-        """Make an existing caption of the file current (as stored: text, keywords, time)."""
-        text, source, clap, llm, created = conn.execute(
-            "SELECT text, source, clap, llm, created_at FROM captions WHERE id = ?", (caption_id,)
+        """Make an existing caption of the file current (as stored: text, keywords, time).
+
+        Raises:
+            UnknownFileError: The caption is not one of the file's.
+        """
+        row = conn.execute(
+            "SELECT text, source, clap, llm, created_at FROM captions WHERE id = ? AND file_id = ?",
+            (caption_id, file_id),
         ).fetchone()
+        if row is None:
+            raise UnknownFileError(f"caption {caption_id} is not a caption of file {file_id}")
+        text, source, clap, llm, created = row
         keywords = [
             str(row[0])
             for row in conn.execute(
@@ -210,6 +218,34 @@ class LibraryBase:
             "UPDATE files SET tags_text = ? WHERE id = ?",
             ("\n".join(k for k, _ in cleaned), file_id),
         )
+
+    def _finish_job(
+        self,
+        conn: sqlite3.Connection,
+        file_id: int,
+        duration_s: float | None,
+        job_id: int | None,
+    ) -> None:
+        """What every stored result does besides itself: fill in a duration the header did
+        not give, and mark its job done (in the same transaction)."""
+        if duration_s is not None:
+            conn.execute(
+                "UPDATE files SET duration_s = ? WHERE id = ? AND duration_s IS NULL",
+                (duration_s, file_id),
+            )
+        if job_id is not None:
+            conn.execute(
+                "UPDATE jobs SET state = 'done', error = NULL, updated_at = ? WHERE id = ?",
+                (now(), job_id),
+            )
+
+    def _newest_model(self, file_id: int) -> str | None:
+        """The audio model of the file's newest embedding, or ``None``."""
+        row = self._conn.execute(
+            "SELECT model_id FROM embeddings WHERE file_id = ? ORDER BY id DESC LIMIT 1",
+            (file_id,),
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     @contextmanager
     def _txn(self) -> Iterator[sqlite3.Connection]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from captioner.types import Caption
-from desktop.library._base import PROTECTED_SOURCES, LibraryBase, clean_keyword, now
+from desktop.library._base import PROTECTED_SOURCES, LibraryBase, clean_keyword
 from desktop.library.errors import InvalidCaptionError, UnknownFileError
 from desktop.library.types import CaptionRecord
 
@@ -130,16 +130,7 @@ class CaptionsMixin(LibraryBase):
                 )
             self._store_embedding(conn, file_id, embedding_model_id, vector, prov.policy_key)
             self._store_tags(conn, file_id, embedding_model_id, caption.tags)
-            if caption.duration_s is not None:
-                conn.execute(
-                    "UPDATE files SET duration_s = ? WHERE id = ? AND duration_s IS NULL",
-                    (caption.duration_s, file_id),
-                )
-            if job_id is not None:
-                conn.execute(
-                    "UPDATE jobs SET state = 'done', error = NULL, updated_at = ? WHERE id = ?",
-                    (now(), job_id),
-                )
+            self._finish_job(conn, file_id, caption.duration_s, job_id)
         return caption_id
 
     def embedding(self, file_id: int, model_id: str | None = None) -> np.ndarray | None:

@@ -15,7 +15,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from desktop.library._base import KEYWORD_SEPARATOR, LibraryBase, split_keywords
+from desktop.library._base import LibraryBase, split_keywords
+from desktop.library.errors import InvalidCaptionError, UnknownFileError
 from desktop.library.types import CaptionChange, RemovalImpact
 
 __all__ = ["NAME_KEY_MARK", "EditsMixin", "natural_name_key"]
@@ -91,8 +92,8 @@ class EditsMixin(LibraryBase):
             The caption current before and after.
 
         Raises:
-            KeyError: No such file.
-            ValueError: Empty text.
+            UnknownFileError: No such file.
+            InvalidCaptionError: Empty text.
         """
         cleaned = _clean_keywords(keywords or ())
         with self._txn() as conn:
@@ -115,11 +116,11 @@ class EditsMixin(LibraryBase):
         """Give every file the same description, keeping each file's own keywords.
 
         Raises:
-            ValueError: Empty text.
+            InvalidCaptionError: Empty text.
         """
         text = text.strip()
         if not text:
-            raise ValueError("a description cannot be empty")
+            raise InvalidCaptionError("a description cannot be empty")
         changes: list[CaptionChange] = []
         with self._txn():
             for file_id, caption, stored in self._file_captions(file_ids):
@@ -163,7 +164,7 @@ class EditsMixin(LibraryBase):
             One change per file whose current caption changed.
 
         Raises:
-            KeyError: A caption id does not belong to its file.
+            UnknownFileError: A caption id does not belong to its file.
         """
         changes: list[CaptionChange] = []
         with self._txn() as conn:
@@ -301,7 +302,9 @@ class EditsMixin(LibraryBase):
     def _current_id(self, file_id: int) -> int | None:
         row = self._conn.execute("SELECT caption_id FROM files WHERE id = ?", (file_id,)).fetchone()
         if row is None:
-            raise KeyError(f"no file with id {file_id}")
+            raise UnknownFileError(
+                f"the file (id {file_id}) is no longer in the library; it was removed meanwhile"
+            )
         return None if row[0] is None else int(row[0])
 
     def _file_captions(self, file_ids: Sequence[int]) -> list[tuple[int, str | None, str]]:
@@ -329,38 +332,7 @@ class EditsMixin(LibraryBase):
         return changes
 
     def _make_caption_current(self, file_id: int, caption_id: int) -> None:
-        conn = self._conn
-        row = conn.execute(
-            "SELECT text, source, clap, llm, created_at FROM captions WHERE id = ? AND file_id = ?",
-            (caption_id, file_id),
-        ).fetchone()
-        if row is None:
-            raise KeyError(f"caption {caption_id} is not a caption of file {file_id}")
-        text, source, clap, llm, created_at = row
-        keywords = [
-            str(k)
-            for (k,) in conn.execute(
-                "SELECT keyword FROM caption_keywords WHERE caption_id = ? ORDER BY position",
-                (caption_id,),
-            )
-        ]
-        conn.execute(
-            "UPDATE captions SET current = (id = ?) WHERE file_id = ? AND (current = 1 OR id = ?)",
-            (caption_id, file_id, caption_id),
-        )
-        conn.execute(
-            "UPDATE files SET caption_id = ?, caption = ?, keywords = ?, caption_source = ?, "
-            "caption_model = ?, captioned_at = ? WHERE id = ?",
-            (
-                caption_id,
-                text,
-                KEYWORD_SEPARATOR.join(keywords),
-                source,
-                f"{clap} | {llm}" if source == "model" else None,
-                created_at,
-                file_id,
-            ),
-        )
+        self._adopt_caption(self._conn, file_id, caption_id)
 
     def _unforce_jobs(self, file_ids: Sequence[int]) -> None:
         if file_ids:

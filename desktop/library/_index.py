@@ -51,16 +51,7 @@ class IndexMixin(LibraryBase):
                 )
             self._store_embedding(conn, file_id, embedding_model_id, vector, result.policy_key)
             self._store_tags(conn, file_id, embedding_model_id, result.tags)
-            if result.duration_s is not None:
-                conn.execute(
-                    "UPDATE files SET duration_s = ? WHERE id = ? AND duration_s IS NULL",
-                    (result.duration_s, file_id),
-                )
-            if job_id is not None:
-                conn.execute(
-                    "UPDATE jobs SET state = 'done', error = NULL, updated_at = ? WHERE id = ?",
-                    (now(), job_id),
-                )
+            self._finish_job(conn, file_id, result.duration_s, job_id)
 
     def stored_index(
         self, file_ids: Sequence[int], model_id: str, policy_key: str
@@ -92,14 +83,9 @@ class IndexMixin(LibraryBase):
 
     def tags_of(self, file_id: int, model_id: str | None = None) -> list[tuple[str, float]]:
         """The file's index tags with scores, best first (of the newest model by default)."""
+        model_id = model_id or self._newest_model(file_id)
         if model_id is None:
-            row = self._conn.execute(
-                "SELECT model_id FROM embeddings WHERE file_id = ? ORDER BY id DESC LIMIT 1",
-                (file_id,),
-            ).fetchone()
-            if row is None:
-                return []
-            model_id = str(row[0])
+            return []
         return [
             (str(k), float(s))
             for k, s in self._conn.execute(

@@ -15,7 +15,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from captioner.audio import open_sound_file
+from captioner.audio import open_regular, open_sound_file
 from captioner.av_decode import probe_av
 from captioner.errors import AudioDecodeError
 from captioner.native_stderr import NOISY_EXTENSIONS, silenced_native_stderr
@@ -140,12 +140,13 @@ def fingerprint(path: str, size: int) -> str:
     """A cheap content fingerprint: size plus a hash of the first and last 64 KiB."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(size.to_bytes(8, "little"))
-    # Non-blocking open and a check on the descriptor: a path swapped for a pipe since it
-    # was listed must not hang the scan.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with open(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
+    # Checked on the descriptor: a path swapped for a pipe since it was listed must not
+    # hang the scan.
+    try:
+        handle, _ = open_regular(path)
+    except AudioDecodeError as exc:
+        raise OSError(errno.EINVAL, str(exc)) from None
+    with handle:
         digest.update(handle.read(_FINGERPRINT_CHUNK))
         if size > 2 * _FINGERPRINT_CHUNK:
             handle.seek(-_FINGERPRINT_CHUNK, os.SEEK_END)

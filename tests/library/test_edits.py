@@ -9,6 +9,7 @@ import pytest
 
 from desktop.library import FileQuery, Library, RemovalImpact, run_jobs
 from desktop.library._edits import NAME_KEY_MARK, natural_name_key
+from desktop.library.errors import UnknownFileError
 from tests.conftest import write_tone
 from tests.library.fakes import FakeCaptioner
 
@@ -54,7 +55,7 @@ def test_restore_to_no_caption_and_foreign_caption_refused(captioned: Library) -
     lib.restore_captions({a: None})
     assert lib.get_file(a).caption is None and lib.current_caption(a) is None
     assert lib.count_files(FileQuery(captioned=False)) >= 1
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownFileError):
         lib.restore_captions({b: first.after})
     # Nothing was half done: b kept its caption.
     assert lib.current_caption(b) is not None

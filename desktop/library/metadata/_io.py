@@ -13,6 +13,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from captioner.audio import open_regular as _open_regular
+from captioner.errors import AudioDecodeError
 from desktop.library.metadata.types import MetadataError, MetadataWriteError
 
 log = logging.getLogger(__name__)
@@ -26,33 +28,16 @@ _COPY_BLOCK = 1 << 20
 
 
 def open_regular(path: str | os.PathLike[str]) -> tuple[BinaryIO, os.stat_result]:
-    """Open a file for reading, refusing anything that is not a regular file.
-
-    The open is non-blocking and the check is made on the opened descriptor (a FIFO put
-    where a sound was never blocks the caller).
+    """:func:`captioner.audio.open_regular` (a FIFO put where a sound was never blocks the
+    caller), with its refusal as a :class:`MetadataError`.
 
     Raises:
         MetadataError: Missing, unreadable, or not a regular file.
     """
-    name = os.path.basename(os.fspath(path))
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(os.fspath(path), flags | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise MetadataError(f"{name}: no such file") from None
-    except OSError as exc:
-        raise MetadataError(f"{name}: cannot open file ({exc.strerror or exc})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise MetadataError(f"{name}: not a regular file; not opened")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        handle = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-    return handle, st
+        return _open_regular(path)
+    except AudioDecodeError as exc:
+        raise MetadataError(str(exc)) from None
 
 
 class BoundedReader(io.RawIOBase):
