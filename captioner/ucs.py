@@ -6,8 +6,8 @@ layout: the CSV or XLSX published by the UCS initiative (a few title rows, then 
 with ``Category``, ``SubCategory``, ``CatID``, ``CatShort``, ``Explanations`` and
 ``Synonyms``), or a JSON list of objects with those keys. Where it is found, in order: the
 ``path`` given (the GUI's setting), the ``EARMARK_UCS`` environment variable, then a copy
-installed in ``captioner/resources/ucs/`` (see the README there). Earmark does not ship the
-list yet; :func:`load_ucs` says so clearly when none is found.
+shipped in ``captioner/resources/ucs/`` (UCS 8.2.1, public domain; provenance in the README
+there). :func:`load_ucs` says so clearly when none is found (a packager who left it out).
 
 Suggestion is zero-shot: each subcategory becomes three text prompts (its name, its
 explanation, its synonyms), their embeddings are averaged, and a file's audio embedding is

@@ -257,3 +257,16 @@ def test_file_names(ucs_csv: Path) -> None:
         == "Dog Barks Loudly While A"
     )
     assert len(fxname_from_caption("x" * 40)) <= 25
+
+
+def test_the_shipped_list_is_ucs_8_2_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no setting, the list shipped in the package is found: whole and as recorded."""
+    monkeypatch.delenv(UCS_ENV, raising=False)
+    ucs = load_ucs()
+    assert len(ucs.entries) == 753
+    assert len(ucs.categories()) == 82
+    assert len({e.catid for e in ucs.entries}) == 753
+    readme = (Path(ucs.source).parent / "README.md").read_text(encoding="utf-8")
+    assert ucs.sha256 in readme  # the provenance names this exact file
+    door = ucs.get("DOORWood")
+    assert door is not None and door.category == "DOORS" and door.synonyms

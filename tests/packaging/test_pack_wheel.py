@@ -38,6 +38,7 @@ PACKAGE_DATA = [
     "captioner/resources/audioset/ontology.json",
     "captioner/resources/audioset/README.md",
     "captioner/resources/ucs/README.md",
+    "captioner/resources/ucs/ucs_v8.2.1.csv",
     f"desktop/resources/{APP_ID}.svg",
     f"desktop/resources/{APP_ID}.desktop",
     f"desktop/resources/{APP_ID}.metainfo.xml",
