@@ -18,53 +18,44 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QMetaMethod, QObject, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from captioner.types import Caption, CaptionFailure, KeywordScore, Provenance
+from desktop.gui.worker import CaptionWorker
 from desktop.library import Library
+from tests.conftest import write_tone
+
+_QT_TYPES = {"int": int, "QString": str, "PyObject": object, "double": float, "bool": bool}
 
 
-def write_tone(path: Path, seconds: float, freq: float, sample_rate: int = 16000) -> Path:
-    """Write a mono sine tone (same recipe as the root conftest's helper)."""
-    t = np.arange(int(seconds * sample_rate)) / sample_rate
-    sf.write(str(path), (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), sample_rate)
-    return path
+def _public_signals(cls: type[QObject]) -> dict[str, list[type]]:
+    """The public signals ``cls`` declares, with their argument types, from Qt's meta-object."""
+    meta = cls.staticMetaObject
+    found: dict[str, list[type]] = {}
+    for i in range(meta.methodOffset(), meta.methodCount()):
+        method = meta.method(i)
+        name = bytes(method.name().data()).decode()
+        if method.methodType() == QMetaMethod.MethodType.Signal and not name.startswith("_"):
+            found[name] = [_QT_TYPES[bytes(t.data()).decode()] for t in method.parameterTypes()]
+    return found
 
 
-class WorkerMirror(QObject):
-    """Re-emits a CaptionWorker's signals on the GUI thread.
-
-    Signal-to-signal connections are queued to the receiver's thread, so pytest-qt's blockers
-    (and their timers) only ever run on the GUI thread.
-    """
-
-    loadingStarted = Signal()
-    modelLoaded = Signal(str)
-    modelsMissing = Signal(str)
-    loadFailed = Signal(str)
-    jobStarted = Signal(int)
-    captioned = Signal(int)
-    failed = Signal(int, str)
-    progress = Signal(int, int)
-    idle = Signal()
-    textEmbedded = Signal(str, object)
-
+class _MirrorBase(QObject):
     def __init__(self, worker: QObject) -> None:
         super().__init__()
-        for name in (
-            "loadingStarted",
-            "modelLoaded",
-            "modelsMissing",
-            "loadFailed",
-            "jobStarted",
-            "captioned",
-            "failed",
-            "progress",
-            "idle",
-            "textEmbedded",
-        ):
+        for name in _public_signals(type(worker)):
             getattr(worker, name).connect(getattr(self, name))
+
+
+#: Re-emits a CaptionWorker's signals on the GUI thread. Signal-to-signal connections are
+#: queued to the receiver's thread, so pytest-qt's blockers (and their timers) only ever run on
+#: the GUI thread. Built from the worker's own signal list, so it cannot drift from it.
+WorkerMirror = type(
+    "WorkerMirror",
+    (_MirrorBase,),
+    {name: Signal(*types) for name, types in _public_signals(CaptionWorker).items()},
+)
 
 
 #: (relative path, frequency Hz, seconds) of the sounds every GUI test library holds.

@@ -45,9 +45,9 @@ def _drag_in(win, paths: list[Path], offered: Qt.DropAction) -> QDropEvent:
 def test_a_dropped_file_is_added_alone_and_the_drop_is_a_copy(qtbot, make_window, tmp_path):
     downloads = tmp_path / "Downloads"
     downloads.mkdir()
-    wanted = write_tone(downloads / "door_creak.wav", 0.4, 300.0)
+    wanted = write_tone(downloads / "door_creak.wav", 0.4, freq=300.0)
     for i in range(3):
-        write_tone(downloads / f"unrelated_{i}.wav", 0.2, 500.0 + i)
+        write_tone(downloads / f"unrelated_{i}.wav", 0.2, freq=500.0 + i)
     win = make_window(tmp_path / "lib.db")
     win.captioning.set_paused(True)
     drop = _drag_in(win, [wanted], Qt.DropAction.CopyAction | Qt.DropAction.MoveAction)
@@ -73,7 +73,7 @@ def test_a_dropped_file_is_added_alone_and_the_drop_is_a_copy(qtbot, make_window
 def test_rescan_finds_new_files_and_queues_them(qtbot, make_window, library_db, sound_folder):
     win = make_window(library_db)
     win.captioning.set_paused(True)
-    write_tone(sound_folder / "drums" / "hat_open.wav", 0.3, 6000.0)
+    write_tone(sound_folder / "drums" / "hat_open.wav", 0.3, freq=6000.0)
     win.table.setFocus()
     qtbot.keyClick(win.table, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: "Scan finished" in win.statusBar().currentMessage(), timeout=WAIT_MS)

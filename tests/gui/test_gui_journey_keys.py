@@ -107,7 +107,7 @@ def _geometry(win) -> dict[str, tuple[QPoint, object]]:
 def test_nothing_moves_while_captioning_starts_runs_and_stops(qtbot, make_window, library_db):
     long_name = "Ambience_Market_Street_Crowd_Voices_Traffic_Horns_Distant_Take_07_final_v2.wav"
     folder = Path(Library.open(library_db).roots()[0].path)
-    write_tone(folder / long_name, 0.3, 300.0)
+    write_tone(folder / long_name, 0.3, freq=300.0)
     with Library.open(library_db) as library:
         library.scan()
     held, release = threading.Event(), threading.Event()
@@ -248,7 +248,7 @@ def test_names_sort_naturally_and_ignore_case(qtbot, make_window, tmp_path):
     folder = tmp_path / "hits"
     folder.mkdir()
     for name in ("kick 10.wav", "Kick 2.wav", "kick 1.wav", "Snare.wav", "apple.wav"):
-        write_tone(folder / name, 0.1, 200.0)
+        write_tone(folder / name, 0.1, freq=200.0)
     db = tmp_path / "hits.db"
     with Library.open(db) as library:
         library.add_root(folder)

@@ -73,7 +73,7 @@ def test_drop_adds_and_queues_files(qtbot, window: MainWindow, tmp_path: Path) -
     window.captioning.set_paused(True)  # keep the dropped files in the queue to look at them
     new = tmp_path / "new pack"
     new.mkdir()
-    dropped = [write_tone(new / f"hit_{i}.wav", 0.3, 200.0 + i * 50) for i in range(3)]
+    dropped = [write_tone(new / f"hit_{i}.wav", 0.3, freq=200.0 + i * 50) for i in range(3)]
     event = _drop(window, [new])
     assert event.isAccepted() and event.dropAction() == Qt.DropAction.CopyAction
     qtbot.waitUntil(lambda: _counts(window.db_path).queued == 3, timeout=WAIT_MS)
@@ -205,7 +205,7 @@ def test_closing_mid_run_stops_cleanly_and_the_queue_resumes(qtbot, library_db: 
 def test_rescan_runs_off_the_gui_thread_and_refreshes(
     qtbot, window: MainWindow, sound_folder: Path
 ) -> None:
-    write_tone(sound_folder / "drums" / "hat_closed.wav", 0.2, 5000.0)
+    write_tone(sound_folder / "drums" / "hat_closed.wav", 0.2, freq=5000.0)
     (sound_folder / "tone_a440.wav").unlink()
     window.library_actions.rescan()
     qtbot.waitUntil(lambda: "Scan finished" in window.statusBar().currentMessage(), timeout=WAIT_MS)
