@@ -1,13 +1,7 @@
-"""Helpers of the evaluation tests: reference captions, WAV writer, a fake captioner.
-
-Imported first (by this folder's conftest): the root conftest puts ``tests/`` on ``sys.path``,
-where ``tests/captioner`` would shadow the real ``captioner`` package as a namespace package; a
-regular package on the path wins, so adding the repository root is enough.
-"""
+"""Helpers of the evaluation tests: reference captions, WAV writer, a fake captioner."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +10,8 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-ROOT = str(Path(__file__).resolve().parents[2])
-if ROOT not in sys.path:
-    sys.path.append(ROOT)
-
-from captioner.config import CaptionerConfig  # noqa: E402 - needs ROOT on the path
-from captioner.types import CaptionFailure, KeywordScore  # noqa: E402
+from captioner.config import CaptionerConfig
+from captioner.types import CaptionFailure, KeywordScore
 
 #: Five references for each of four clips; the last clip has no audio file in the datasets.
 REFERENCES = [

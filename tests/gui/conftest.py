@@ -1,19 +1,10 @@
 """GUI test helpers: a small real library on disk, a fake captioner, a window factory."""
 
-# ruff: noqa: E402 - the sys.path fix below must run before the project imports
-
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-# pytest puts tests/ on sys.path, where tests/captioner (no __init__.py) would shadow the real
-# captioner package as a namespace package; the repository root must win.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if sys.path[:1] != [_ROOT]:
-    sys.path.insert(0, _ROOT)
-
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
