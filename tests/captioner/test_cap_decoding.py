@@ -7,7 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from _captioner_fakes import (
+
+from captioner.config import CaptionerConfig
+from captioner.decoding import GuidedDecoder, end_multiplier, guided_scores
+from tests.captioner._captioner_fakes import (
     END_IDS,
     ID,
     VOCAB,
@@ -15,9 +18,6 @@ from _captioner_fakes import (
     FakeTextEncoder,
     probs_to_logits,
 )
-
-from captioner.config import CaptionerConfig
-from captioner.decoding import GuidedDecoder, end_multiplier, guided_scores
 
 AUDIO = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
 

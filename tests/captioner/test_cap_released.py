@@ -13,7 +13,11 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from _captioner_fakes import (
+
+from captioner.config import CaptionerConfig
+from captioner.decoding import GuidedDecoder, released_end_multiplier
+from captioner.prompt import build_prompt, select_keywords
+from tests.captioner._captioner_fakes import (
     END_IDS,
     ID,
     VOCAB,
@@ -21,10 +25,6 @@ from _captioner_fakes import (
     FakeTextEncoder,
     probs_to_logits,
 )
-
-from captioner.config import CaptionerConfig
-from captioner.decoding import GuidedDecoder, released_end_multiplier
-from captioner.prompt import build_prompt, select_keywords
 
 AUDIO = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
 
