@@ -53,7 +53,8 @@ if str(ROOT) not in sys.path:
 from PySide6.QtCore import QCoreApplication, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QTableView  # noqa: E402
 
-from benchmarks.bench_library import build_big_library, machine_info  # noqa: E402
+from benchmarks.bench_library import build_big_library  # noqa: E402
+from benchmarks.timing import machine_info  # noqa: E402
 
 
 def _write_tree(folder: Path, n: int, seconds: float, seed: int) -> None:

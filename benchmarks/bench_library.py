@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import shutil
@@ -42,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import machine_info, percentiles  # noqa: E402
 from desktop.library import FileQuery, Library, export_csv  # noqa: E402
 
 #: Words for synthetic captions and names: sound sources, actions, places, qualities.
@@ -216,34 +216,6 @@ QUALITIES = [
 ]
 
 
-def machine_info() -> dict[str, Any]:
-    """CPU, memory, OS and library versions, so numbers can be compared."""
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gb = None
-    try:
-        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
-        mem_gb = round(pages * size / 2**30, 1)
-    except (ValueError, OSError, AttributeError):
-        pass
-    return {
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "memory_gb": mem_gb,
-        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "numpy": np.__version__,
-    }
-
-
 def _wav_bytes(seed: int, frames: int = 800, rate: int = 8000) -> bytes:
     """A tiny 16-bit mono WAV whose samples depend on ``seed`` (distinct fingerprints)."""
     rng = np.random.default_rng(seed)
@@ -406,17 +378,6 @@ def _queries(rng: random.Random, n: int) -> list[str]:
     return out
 
 
-def _percentiles(samples_ms: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_ms)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {
-        "median_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(p95, 2),
-        "max_ms": round(ordered[-1], 2),
-        "queries": len(ordered),
-    }
-
-
 def bench_fts(db: Path, n_queries: int) -> dict[str, Any]:
     rng = random.Random(3)
     queries = _queries(rng, n_queries)
@@ -449,12 +410,12 @@ def bench_fts(db: Path, n_queries: int) -> dict[str, Any]:
         count_all_ms = (time.perf_counter() - t0) * 1000
     return {
         "rows": all_count,
-        "search_count_plus_first_page": _percentiles(total_ms),
-        "first_page_only": _percentiles(page_ms),
-        "count_only": _percentiles(count_ms),
+        "search_count_plus_first_page": percentiles(total_ms),
+        "first_page_only": percentiles(page_ms),
+        "count_only": percentiles(count_ms),
         "median_hits": int(statistics.median(hits)),
         "max_hits": max(hits),
-        "scroll_page_200_rows_sorted_by_duration": _percentiles(scroll_ms),
+        "scroll_page_200_rows_sorted_by_duration": percentiles(scroll_ms),
         "jump_to_offset_900000_ms": round(jump_ms, 1) if jump else None,
         "count_all_files_ms": round(count_all_ms, 1),
         "example_queries": queries[:8],
@@ -489,7 +450,7 @@ def bench_semantic(db: Path, dim: int, n_queries: int) -> dict[str, Any]:
         ),
         "dim": dim,
         "first_query_loads_matrix_s": round(cold_s, 2),
-        "warm": _percentiles(times),
+        "warm": percentiles(times),
         "similar_ms": round(similar_ms, 1),
     }
 
@@ -599,7 +560,7 @@ def main() -> int:
     if "fts" in result and "semantic" in result:
         result["goals"] = {
             "fts_p95_under_30ms": result["fts"]["search_count_plus_first_page"]["p95_ms"] < 30,
-            "semantic_median_under_300ms": result["semantic"]["warm"]["median_ms"] < 300,
+            "semantic_median_under_300ms": result["semantic"]["warm"]["p50_ms"] < 300,
         }
     result["last_run_s"] = round(time.perf_counter() - started, 1)
     result["last_run_sections"] = sorted(only)

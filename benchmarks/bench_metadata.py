@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -32,6 +30,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timing import machine_info
 from desktop.library.metadata import (
     TagUpdate,
     audio_digest,
@@ -125,12 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 print(json.dumps(row))
     result = {
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_average": os.getloadavg(),
-        },
+        "machine": machine_info(),
         "repeats": args.repeats,
         "note": "medians, warm page cache; write_tags includes two full-decode audio digests "
         "(before and after) and the read-back verification",

@@ -34,13 +34,11 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +58,7 @@ from vectors_data import (  # noqa: E402
     similarity_stats,
 )
 
+from benchmarks.timing import machine_info, percentiles  # noqa: E402
 from desktop.library import Library  # noqa: E402
 from desktop.library.vectors import VectorIndex, VectorIndexConfig, vectors_folder  # noqa: E402
 from desktop.library.vectors._parts import AnnPart, FlatPart, exact_top, new_graph  # noqa: E402
@@ -69,29 +68,6 @@ K = 10
 
 
 # -- measuring --------------------------------------------------------------------------
-
-
-def machine_info() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    info: dict[str, Any] = {
-        "cpu_model": cpu,
-        "cpu_cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "numpy": np.__version__,
-        "usearch": version("usearch"),
-    }
-    with contextlib.suppress(OSError, ValueError):
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        info["ram_gib"] = round(kb / 2**20, 1)
-    with contextlib.suppress(OSError):
-        info["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
-    return info
 
 
 def memory() -> dict[str, float]:
@@ -117,15 +93,6 @@ def evict(folder: Path) -> None:
             os.close(fd)
 
 
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ms = np.asarray(samples) * 1000
-    return {
-        "p50_ms": round(float(np.percentile(ms, 50)), 3),
-        "p95_ms": round(float(np.percentile(ms, 95)), 3),
-        "max_ms": round(float(ms.max()), 3),
-    }
-
-
 def timed_queries(
     index: VectorIndex, q: np.ndarray, truth: list[set[int]] | None, **kw: Any
 ) -> dict[str, Any]:
@@ -136,7 +103,7 @@ def timed_queries(
         times.append(time.perf_counter() - t0)
         if truth is not None:
             hits += len({f for f, _ in got} & truth[i])
-    out: dict[str, Any] = percentiles(times)
+    out: dict[str, Any] = percentiles([t * 1000 for t in times])
     if truth is not None:
         out["recall_at_10"] = round(hits / (K * len(q)), 4)
     return out
@@ -265,7 +232,7 @@ def bench_dataset(
             t0 = time.perf_counter()
             exact_top(matrix, qi, K)
             times.append(time.perf_counter() - t0)
-        out["exact_numpy"] = percentiles(times)
+        out["exact_numpy"] = percentiles([t * 1000 for t in times])
         out["filtered"] = bench_filtered(folder, conn, spec, matrix, q[:50])
         del matrix
         out["incremental"] = bench_incremental(db, folder, conn, spec, x, q)
@@ -368,7 +335,7 @@ def bench_crossover(dim: int, n_queries: int = 200) -> list[dict[str, Any]]:
                 t0 = time.perf_counter()
                 part.top(qi, K)
                 times.append(time.perf_counter() - t0)
-            row[name] = percentiles(times)
+            row[name] = percentiles([t * 1000 for t in times])
         truth = [set(flat.top(qi, K)[0].tolist()) for qi in q]
         row["graph_recall_at_10"] = round(
             sum(len(set(ann.top(qi, K)[0].tolist()) & t) for qi, t in zip(q, truth)) / (K * len(q)),

@@ -13,8 +13,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import os
-import platform
 import random
 import statistics
 import time
@@ -25,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks import timing
+from benchmarks.timing import load_average
 from captioner.backends.clap import ClapBackend
 from captioner.llm import CausalLM
 from captioner.vocabulary import Vocabulary, load_vocabulary
@@ -124,42 +124,24 @@ _CAPTION_WORDS = _CAPTION_TEXT.split()
 
 
 def machine_info(device: torch.device) -> dict[str, Any]:
-    """Describe the machine: CPU model, cores, threads, torch/transformers versions, GPU."""
+    """:func:`benchmarks.timing.machine_info` plus torch threads, versions and the GPU."""
     import transformers
 
-    cpu = platform.processor() or "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    info: dict[str, Any] = {
-        "cpu_model": cpu,
-        "cpu_cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch_version": torch.__version__,
-        "transformers_version": transformers.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "device": str(device),
-    }
-    with contextlib.suppress(OSError, ValueError):
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        info["ram_gib"] = round(kb / 2**20, 1)
+    info = timing.machine_info()
+    info.update(
+        {
+            "torch_threads": torch.get_num_threads(),
+            "torch_version": torch.__version__,
+            "transformers_version": transformers.__version__,
+            "device": str(device),
+        }
+    )
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
         info["gpu"] = props.name
         info["gpu_memory_gib"] = round(props.total_memory / 2**30, 1)
         info["cuda_version"] = torch.version.cuda
     return info
-
-
-def load_average() -> list[float] | None:
-    """The 1, 5 and 15 minute load averages (other work sharing the CPUs), when known."""
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
 
 
 def sync(device: torch.device) -> None:
