@@ -338,3 +338,25 @@ def test_caption_from_a_stored_index_equals_a_fresh_caption(cap: Captioner, tmp_
     redone = next(cap.caption_many(paths[:1], indexed=[other]))
     assert isinstance(redone, Caption) and redone.text == fresh[0].text  # type: ignore[union-attr]
     assert np.allclose(redone.audio_embedding, fresh[0].audio_embedding, atol=1e-6)  # type: ignore[union-attr]
+
+
+def test_load_indexer_needs_no_language_model(
+    cap: Captioner, tiny_models: Path, tmp_path: Path
+) -> None:
+    from captioner.loading import plan_load
+
+    plan = plan_load("paper", clap=str(tiny_models / "clap"), llm=str(tmp_path / "no-llm"))
+    with pytest.raises(ModelNotFoundError):
+        plan.load()
+    indexer = plan.load_indexer()
+    assert not hasattr(indexer, "lm")
+    paths = clips(tmp_path, 2)
+    assert indexer.policy_key == cap.policy_key
+    assert indexer.embedding_model_id == cap.embedding_model_id and indexer.dim == cap.dim
+    for got, want in zip(indexer.index_many(paths), cap.index_many(paths)):
+        assert isinstance(got, AudioIndex) and isinstance(want, AudioIndex)
+        assert np.allclose(got.audio_embedding, want.audio_embedding, atol=1e-6)
+        assert got.tags == want.tags
+    assert np.allclose(indexer.embed_text(["a dog"]), cap.embed_text(["a dog"]), atol=1e-6)
+    shared = cap.indexer
+    assert shared.audio_model is cap.audio_model and shared.policy_key == cap.policy_key
