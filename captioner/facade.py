@@ -15,27 +15,18 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from captioner import __version__
-from captioner.audio import (
-    AudioWindows,
-    ReleasedCrops,
-    load_windows,
-    model_rate_length,
-    source_length,
-)
 from captioner.config import CaptionerConfig
 from captioner.decoding import GuidedDecoder
-from captioner.embedding import embed_clip_windows
-from captioner.errors import CaptionerError
+from captioner.indexing import AudioIndexer, Embedded, Item
 from captioner.llm import CausalLM
-from captioner.prompt import build_prompt, select_keywords
-from captioner.text import clean_texts
+from captioner.prompt import build_prompt
 from captioner.types import (
+    AudioIndex,
     AudioSource,
     AudioTextModel,
     Caption,
@@ -48,12 +39,6 @@ from captioner.vocabulary import Vocabulary
 log = logging.getLogger(__name__)
 
 __all__ = ["Captioner"]
-
-# Most windows per audio-model call: bounds memory for long files and big batches.
-_AUDIO_WINDOWS_PER_CALL = 16
-
-#: A clip to prepare, with its released-code crop start (None: no crop drawn).
-_Item = tuple[AudioSource, int | None]
 
 
 @dataclass
@@ -96,17 +81,13 @@ class Captioner:
         llm_ref: str,
     ) -> None:
         self._config = config
-        self.audio_model = audio_model
         self.lm = lm
-        self.vocabulary = vocabulary
-        self.keyword_embeddings = keyword_embeddings
-        self._clap_ref = clap_ref
         self._llm_ref = llm_ref
+        self._audio = AudioIndexer(
+            config, audio_model, vocabulary, keyword_embeddings, clap_ref=clap_ref
+        )
         self.decoder = GuidedDecoder(lm, audio_model.embed_text, config, lm.end_token_ids())
         self._dtype = str(next(lm.model.parameters()).dtype).replace("torch.", "")
-        self._crops = (
-            ReleasedCrops(config.seed) if config.window_policy == "released-crop" else None
-        )
 
     @classmethod
     def load(
@@ -160,9 +141,46 @@ class Captioner:
         return self._config
 
     @property
+    def audio_model(self) -> AudioTextModel:
+        """The audio-language model."""
+        return self._audio.audio_model
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The keyword vocabulary."""
+        return self._audio.vocabulary
+
+    @property
+    def keyword_embeddings(self) -> np.ndarray:
+        """``(n_keywords, dim)`` embeddings of the vocabulary."""
+        return self._audio.keyword_embeddings
+
+    @property
+    def indexer(self) -> AudioIndexer:
+        """An :class:`AudioIndexer` sharing this captioner's audio model and vocabulary.
+
+        It has its own ``released-crop`` stream, so indexing never shifts this captioner's
+        crops.
+        """
+        return AudioIndexer(
+            self._config,
+            self.audio_model,
+            self.vocabulary,
+            self.keyword_embeddings,
+            clap_ref=self.clap_ref,
+        )
+
+    @property
+    def policy_key(self) -> str:
+        """The window settings the audio embeddings depend on
+        (:func:`captioner.indexing.policy_key`); a stored :class:`AudioIndex` with this key
+        is what :meth:`caption_many` would compute."""
+        return self._audio.policy_key
+
+    @property
     def clap_ref(self) -> str:
         """Reference of the audio-language model."""
-        return self._clap_ref
+        return self._audio.clap_ref
 
     @property
     def llm_ref(self) -> str:
@@ -182,12 +200,12 @@ class Captioner:
     @property
     def dim(self) -> int:
         """Size of the audio/text embeddings."""
-        return int(self.audio_model.dim)
+        return self._audio.dim
 
     @property
     def embedding_model_id(self) -> str:
         """Name of the embedding space (the audio-language model's reference)."""
-        return self._clap_ref
+        return self._audio.embedding_model_id
 
     # ------------------------------------------------------------------ embeddings
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:
@@ -196,12 +214,7 @@ class Captioner:
         Any Python string is accepted: text a command line got as invalid UTF-8 (lone
         surrogates) is cleaned first.
         """
-        if isinstance(texts, str):
-            texts = [texts]
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        cleaned = clean_texts(texts)
-        return self.audio_model.embed_text(cleaned).cpu().numpy().astype(np.float32)
+        return self._audio.embed_text(texts)
 
     def embed_audio(self, source: AudioSource) -> np.ndarray:
         """Embed a clip (several windows combined for long files) -> ``(dim,)`` float32.
@@ -209,16 +222,30 @@ class Captioner:
         Raises:
             AudioDecodeError: The audio is unusable.
         """
-        return self._embed(source)[0]
+        return self._audio.embed_audio(source)
 
-    def _embed(self, source: AudioSource) -> tuple[np.ndarray, str, float, dict[str, float]]:
-        prepared = self._prepare(source)
-        return prepared.audio_embedding, prepared.policy, prepared.duration_s, prepared.timings
+    def index_many(
+        self, sources: Iterable[AudioSource], batch_size: int = 8
+    ) -> Iterator[AudioIndex | CaptionFailure]:
+        """Embeddings and tags without captions: :meth:`AudioIndexer.index_many
+        <captioner.indexing.AudioIndexer.index_many>` on this captioner's crop stream."""
+        return self._audio.index_many(sources, batch_size)
 
     def _prepare(self, source: AudioSource) -> _Prepared:
-        prepared = self._prepare_many([self._with_crop(source)], raise_errors=True)[0]
-        assert isinstance(prepared, _Prepared)
-        return prepared
+        return self._with_prompt(self._audio.embed_one(source))
+
+    def _with_prompt(self, clip: Embedded) -> _Prepared:
+        """Pick the clip's top-``l`` keywords and build its prompt."""
+        keywords = self._audio.keywords(clip.audio_embedding, self._config.l)
+        return _Prepared(
+            path=clip.path,
+            audio_embedding=clip.audio_embedding,
+            keywords=keywords,
+            prompt=build_prompt([k.keyword for k in keywords], released=self._config.released_code),
+            policy=clip.policy,
+            duration_s=clip.duration_s,
+            timings=clip.timings,
+        )
 
     # ------------------------------------------------------------------ released crops
     def advance_crops(self, source: AudioSource) -> None:
@@ -229,78 +256,7 @@ class Captioner:
         code draws them in dataset order). A resumed evaluation calls this, in dataset order,
         for each clip it skips. Does nothing under any other policy.
         """
-        self._with_crop(source)
-
-    def _with_crop(self, source: AudioSource) -> _Item:
-        """Pair ``source`` with its released-code crop, drawn now (in the order of calls)."""
-        if self._crops is None:
-            return source, None
-        try:
-            frames, rate = source_length(source)
-        except CaptionerError:
-            return source, None  # the decode reports it; the released code draws nothing
-        rate_out = self.audio_model.sample_rate
-        window = max(1, round(self.audio_model.window_seconds * rate_out))
-        return source, self._crops.draw(model_rate_length(frames, rate, rate_out), window)
-
-    def _prepare_many(
-        self, items: Sequence[_Item], *, raise_errors: bool = False
-    ) -> list[_Prepared | CaptionFailure]:
-        """Decode every clip, embed all their windows together, pick keywords and prompts."""
-        cfg = self._config
-        slots: list[AudioWindows | CaptionFailure] = []
-        decode_s: list[float] = []
-        sources = [source for source, _ in items]
-        for source, crop_start in items:
-            t0 = time.perf_counter()
-            try:
-                slots.append(
-                    load_windows(
-                        source,
-                        target_rate=self.audio_model.sample_rate,
-                        window_seconds=self.audio_model.window_seconds,
-                        policy=cfg.window_policy,
-                        max_windows=cfg.max_windows,
-                        seed=cfg.seed,
-                        crop_start=crop_start,
-                    )
-                )
-            except CaptionerError as exc:
-                if raise_errors:
-                    raise
-                path = None if isinstance(source, tuple) else os.fspath(source)
-                slots.append(CaptionFailure(_path_str(path), str(exc), type(exc).__name__))
-            decode_s.append(time.perf_counter() - t0)
-        ready = [w for w in slots if isinstance(w, AudioWindows)]
-        t1 = time.perf_counter()
-        vectors = embed_clip_windows(self.audio_model, ready, _AUDIO_WINDOWS_PER_CALL)
-        embed_share = (time.perf_counter() - t1) / max(1, len(ready))
-        out: list[_Prepared | CaptionFailure] = []
-        it = iter(vectors)
-        for source, slot, seconds in zip(sources, slots, decode_s):
-            if isinstance(slot, CaptionFailure):
-                out.append(slot)
-                continue
-            vec = next(it)
-            keywords = select_keywords(
-                vec,
-                self.keyword_embeddings,
-                self.vocabulary.keywords,
-                cfg.l,
-                allow_duplicates=cfg.released_code,
-            )
-            out.append(
-                _Prepared(
-                    path=None if isinstance(source, tuple) else os.fspath(source),
-                    audio_embedding=vec,
-                    keywords=keywords,
-                    prompt=build_prompt([k.keyword for k in keywords], released=cfg.released_code),
-                    policy=slot.policy,
-                    duration_s=slot.duration_s,
-                    timings={"decode_audio": seconds, "embed_audio": embed_share},
-                )
-            )
-        return out
+        self._audio.advance_crops(source)
 
     def _finish(self, items: list[_Prepared], cancel: Callable[[], bool] | None) -> list[Caption]:
         t0 = time.perf_counter()
@@ -316,7 +272,7 @@ class Captioner:
             timings["generate"] = share
             timings["total"] = sum(timings.values())
             provenance = Provenance(
-                clap=self._clap_ref,
+                clap=self.clap_ref,
                 llm=self._llm_ref,
                 params=self._config.to_dict(),
                 window_policy=it.policy,
@@ -325,6 +281,7 @@ class Captioner:
                 vocabulary=self.vocabulary.name,
                 version=__version__,
                 preset=self._config.preset_name,
+                policy_key=self.policy_key,
             )
             log.debug(
                 "%s: %d tokens, %d decided early, stop=%s",
@@ -366,39 +323,70 @@ class Captioner:
         batch_size: int = 1,
         *,
         cancel: Callable[[], bool] | None = None,
+        indexed: Iterable[AudioIndex | None] | None = None,
     ) -> Iterator[Caption | CaptionFailure]:
         """Caption clips lazily, in input order; a bad clip yields a CaptionFailure.
 
         Up to ``batch_size`` clips are decoded together (one LLM batch and one text-encoder call
         per step for all of them); the captions are the same as one at a time.
 
+        A clip given a stored :class:`AudioIndex` (``indexed``, one entry per source, ``None``
+        where there is none) is neither decoded nor embedded: its keywords and prompt are
+        chosen again from the stored embedding, exactly as from a fresh one, so the caption
+        is the same. Only an index with this captioner's :attr:`policy_key` is used, and none
+        under ``released-crop`` (its crops depend on the order clips are read).
+
         Args:
             sources: Paths or ``(samples, sample_rate)`` tuples; consumed lazily.
             batch_size: Clips decoded together.
             cancel: Checked between steps; True stops with CaptionCancelledError.
+            indexed: Stored index results, in the order of ``sources``.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        pending: list[_Item] = []
+        stored = iter(indexed) if indexed is not None else None
+        pending: list[tuple[Item, AudioIndex | None]] = []
         for source in sources:
+            index = next(stored, None) if stored is not None else None
+            if index is not None and not self._reusable(index):
+                index = None
             # The crop is drawn as the source is taken, so draws follow the input order even
             # when a caller advances the stream between sources (a resumed evaluation).
-            pending.append(self._with_crop(source))
+            pending.append((self._audio.with_crop(source), index))
             if len(pending) == batch_size:
                 yield from self._run_batch(pending, cancel)
                 pending = []
         if pending:
             yield from self._run_batch(pending, cancel)
 
+    def _reusable(self, index: AudioIndex) -> bool:
+        return (
+            self._audio.reuses_index
+            and index.policy_key == self.policy_key
+            and index.audio_embedding.shape == (self.dim,)
+        )
+
     def _run_batch(
-        self, items: list[_Item], cancel: Callable[[], bool] | None
+        self, items: list[tuple[Item, AudioIndex | None]], cancel: Callable[[], bool] | None
     ) -> Iterator[Caption | CaptionFailure]:
-        slots = self._prepare_many(items)
+        fresh = iter(self._audio.embed_many([item for item, index in items if index is None]))
+        embedded = [
+            _from_index(item[0], index) if index is not None else next(fresh)
+            for item, index in items
+        ]
+        slots = [self._with_prompt(e) if isinstance(e, Embedded) else e for e in embedded]
         ready = [s for s in slots if isinstance(s, _Prepared)]
         captions = iter(self._finish(ready, cancel) if ready else [])
         for slot in slots:
             yield next(captions) if isinstance(slot, _Prepared) else slot
 
 
-def _path_str(path: str | os.PathLike[str] | None) -> str | None:
-    return None if path is None else str(Path(path))
+def _from_index(source: AudioSource, index: AudioIndex) -> Embedded:
+    """A stored index result in place of decoding and embedding ``source`` again."""
+    return Embedded(
+        path=None if isinstance(source, tuple) else os.fspath(source),
+        audio_embedding=np.asarray(index.audio_embedding, dtype=np.float32),
+        policy=index.window_policy,
+        duration_s=index.duration_s or 0.0,
+        timings={"decode_audio": 0.0, "embed_audio": 0.0},
+    )

@@ -31,11 +31,19 @@ if TYPE_CHECKING:  # pragma: no cover - keep this module free of torch
     import torch
 
     from captioner.facade import Captioner
+    from captioner.indexing import AudioIndexer
     from captioner.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LoadPlan", "load_captioner", "load_models", "normalise_dtype", "plan_load"]
+__all__ = [
+    "LoadPlan",
+    "load_captioner",
+    "load_indexer",
+    "load_models",
+    "normalise_dtype",
+    "plan_load",
+]
 
 _DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16"}
 
@@ -89,6 +97,23 @@ class LoadPlan:
             self.config,
             clap=self.clap,
             llm=self.llm,
+            device=self.device,
+            vocabulary=self.vocabulary,
+            cache_dir=cache_dir,
+        )
+
+    def load_indexer(self, *, cache_dir: str | os.PathLike[str] | None = None) -> AudioIndexer:
+        """Load the audio-language model and the vocabulary only (imports torch): the
+        language model is never looked at, so this works without it on this computer.
+
+        Raises:
+            ModelNotFoundError: The audio-language model is not on this computer.
+            ModelLoadError: It is there but unusable.
+            ValueError: The vocabulary file is unusable.
+        """
+        return load_indexer(
+            self.config,
+            clap=self.clap,
             device=self.device,
             vocabulary=self.vocabulary,
             cache_dir=cache_dir,
@@ -193,29 +218,85 @@ def load_models(
         ModelLoadError: A model is there but unusable.
         ValueError: The vocabulary file or the dtype is unusable.
     """
-    import torch
-
-    from captioner.backends import load_audio_text_model
-    from captioner.devices import pick_device, pick_dtype
     from captioner.facade import Captioner
     from captioner.llm import CausalLM
-    from captioner.models import data_dir, resolve
-    from captioner.vocabulary import Vocabulary, cached_keyword_embeddings, load_vocabulary
+    from captioner.models import resolve
+
+    cfg, dev, dt = _settings(config, device, dtype)
+    llm_ref = llm or DEFAULT_LLM
+    t0 = time.perf_counter()
+    # Fail fast before the slow loads.
+    llm_path = resolve(llm_ref, cache_dir=os.fspath(cache_dir) if cache_dir is not None else None)
+    audio = _load_audio(cfg, clap, dev, dt, vocabulary, cache_dir)
+    lm = CausalLM.load(llm_path, ref=llm_ref, device=dev, dtype=dt)
+    log.info("captioner loaded in %.1f s on %s (%s)", time.perf_counter() - t0, dev, dt)
+    return Captioner(
+        cfg,
+        audio.audio_model,
+        lm,
+        audio.vocabulary,
+        audio.keyword_embeddings,
+        clap_ref=audio.clap_ref,
+        llm_ref=llm_ref,
+    )
+
+
+def load_indexer(
+    config: CaptionerConfig,
+    *,
+    clap: str | None = None,
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype | None = None,
+    vocabulary: str | os.PathLike[str] | Vocabulary | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> AudioIndexer:
+    """Load the audio-language model and the keyword vocabulary for ``config``: what
+    :func:`load_models` loads, less the language model (never resolved or read).
+
+    Arguments and errors as :func:`load_models` (without ``llm``).
+    """
+    cfg, dev, dt = _settings(config, device, dtype)
+    t0 = time.perf_counter()
+    indexer = _load_audio(cfg, clap, dev, dt, vocabulary, cache_dir)
+    log.info("indexer loaded in %.1f s on %s (%s)", time.perf_counter() - t0, dev, dt)
+    return indexer
+
+
+def _settings(
+    config: CaptionerConfig, device: str | torch.device, dtype: str | torch.dtype | None
+) -> tuple[CaptionerConfig, torch.device, torch.dtype]:
+    """The config with the chosen precision, and the device and torch dtype to load on."""
+    import torch
+
+    from captioner.devices import pick_device, pick_dtype
 
     cfg = config
     if isinstance(dtype, torch.dtype):
         cfg = dataclasses.replace(cfg, dtype=normalise_dtype(str(dtype).replace("torch.", "")))
     elif dtype:
         cfg = dataclasses.replace(cfg, dtype=normalise_dtype(dtype))
-    clap_ref = clap or default_clap_for_preset(cfg.preset_name)
-    llm_ref = llm or DEFAULT_LLM
     dev = pick_device(device)
-    dt = pick_dtype(dev, None if cfg.dtype == "auto" else cfg.dtype)
+    return cfg, dev, pick_dtype(dev, None if cfg.dtype == "auto" else cfg.dtype)
+
+
+def _load_audio(
+    cfg: CaptionerConfig,
+    clap: str | None,
+    dev: torch.device,
+    dt: torch.dtype,
+    vocabulary: str | os.PathLike[str] | Vocabulary | None,
+    cache_dir: str | os.PathLike[str] | None,
+) -> AudioIndexer:
+    """Load the audio-language model (int8 text encoder when asked) and the vocabulary with
+    its keyword embeddings (cached on disk)."""
+    from captioner.backends import load_audio_text_model
+    from captioner.indexing import AudioIndexer
+    from captioner.models import data_dir
+    from captioner.vocabulary import Vocabulary, cached_keyword_embeddings, load_vocabulary
+
+    clap_ref = clap or default_clap_for_preset(cfg.preset_name)
     hf_cache = os.fspath(cache_dir) if cache_dir is not None else None
-    t0 = time.perf_counter()
-    llm_path = resolve(llm_ref, cache_dir=hf_cache)  # fail fast before the slow loads
     audio_model = load_audio_text_model(clap_ref, device=dev, dtype=dt, cache_dir=hf_cache)
-    lm = CausalLM.load(llm_path, ref=llm_ref, device=dev, dtype=dt)
     if cfg.text_int8:
         quantize = getattr(audio_model, "quantize_text_int8", None)
         if dev.type != "cpu" or quantize is None:
@@ -230,5 +311,4 @@ def load_models(
         lambda texts: audio_model.embed_text(texts).cpu().numpy(),
         data_dir() / "cache" / "keyword-embeddings",
     )
-    log.info("captioner loaded in %.1f s on %s (%s)", time.perf_counter() - t0, dev, dt)
-    return Captioner(cfg, audio_model, lm, vocab, keyword_emb, clap_ref=clap_ref, llm_ref=llm_ref)
+    return AudioIndexer(cfg, audio_model, vocab, keyword_emb, clap_ref=clap_ref)

@@ -20,8 +20,9 @@ from captioner.errors import (
     ModelLoadError,
     ModelNotFoundError,
 )
+from captioner.indexing import TAG_COUNT, TAG_FLOOR
 from captioner.prompt import build_prompt
-from captioner.types import Caption, CaptionFailure
+from captioner.types import AudioIndex, Caption, CaptionFailure
 from captioner.vocabulary import load_vocabulary
 from tests.conftest import write_tone
 
@@ -278,7 +279,7 @@ def test_fast_batch_decode_matches_the_tokenizer(cap: Captioner) -> None:
 def test_windows_of_many_clips_share_audio_calls(
     cap: Captioner, tmp_path: Path, monkeypatch
 ) -> None:
-    import captioner.facade as facade
+    import captioner.indexing as indexing
 
     long = write_tone(tmp_path / "long.wav", seconds=20.0, sample_rate=16000, freq=300.0)
     short = write_tone(tmp_path / "short.wav", seconds=1.0, sample_rate=16000, freq=900.0)
@@ -292,8 +293,70 @@ def test_windows_of_many_clips_share_audio_calls(
         return original(windows)
 
     monkeypatch.setattr(cap.audio_model, "embed_audio", counting)
-    monkeypatch.setattr(facade, "_AUDIO_WINDOWS_PER_CALL", 3)
-    together = mean._prepare_many([(long, None), (short, None)])
+    monkeypatch.setattr(indexing, "_AUDIO_WINDOWS_PER_CALL", 3)
+    together = mean.indexer.embed_many([(long, None), (short, None)])
     assert calls == [3, 3, 3]  # 8 + 1 windows in calls of at most 3
     for got, want in zip(together, alone):
         assert np.allclose(got.audio_embedding, want, atol=1e-5)  # type: ignore[union-attr]
+
+
+def test_index_many_batched_equals_one_at_a_time(cap: Captioner, tmp_path: Path) -> None:
+    paths = [*clips(tmp_path, 3), tmp_path / "missing.wav"]
+    mean = with_config(cap, window_policy="mean", max_windows=4)
+    batched = list(mean.index_many(paths, batch_size=4))
+    alone = [next(mean.index_many([p], batch_size=1)) for p in paths]
+    assert isinstance(batched[-1], CaptionFailure) and isinstance(alone[-1], CaptionFailure)
+    for got, want, path in zip(batched[:-1], alone[:-1], paths):
+        assert isinstance(got, AudioIndex) and isinstance(want, AudioIndex)
+        assert got.path == str(path) and got.policy_key == mean.policy_key == "mean/4"
+        assert np.allclose(got.audio_embedding, want.audio_embedding, atol=1e-5)
+        assert [t.keyword for t in got.tags] == [t.keyword for t in want.tags]
+        assert 0 < len(got.tags) <= TAG_COUNT and all(t.score > TAG_FLOOR for t in got.tags)
+        # The tags are the closest keywords, as the caption's prompt keywords are.
+        assert got.tags == mean.indexer.keywords(got.audio_embedding, len(got.tags))
+
+
+def test_caption_from_a_stored_index_equals_a_fresh_caption(cap: Captioner, tmp_path: Path) -> None:
+    paths = [*clips(tmp_path, 3), tmp_path / "missing.wav"]
+    fresh = list(cap.caption_many(paths, batch_size=2))
+    index = list(cap.index_many(paths[:2]))
+    assert all(isinstance(i, AudioIndex) for i in index)
+    # Mixed batch: two clips from the index, one decoded, one failing.
+    stored = [*index, None, None]
+    again = list(cap.caption_many(paths, batch_size=4, indexed=stored))  # type: ignore[arg-type]
+    assert isinstance(again[-1], CaptionFailure)
+    for got, want in zip(again[:-1], fresh[:-1]):
+        assert isinstance(got, Caption) and isinstance(want, Caption)
+        assert got.text == want.text and got.prompt == want.prompt
+        assert np.allclose(got.audio_embedding, want.audio_embedding, atol=1e-6)
+        assert got.provenance.policy_key == cap.policy_key
+    assert again[0].timings["decode_audio"] == 0.0  # type: ignore[union-attr]
+    # An index made with other window settings is not used: the file is decoded again.
+    other = dataclasses.replace(
+        index[0], policy_key="first", audio_embedding=-index[0].audio_embedding
+    )  # type: ignore[arg-type]
+    redone = next(cap.caption_many(paths[:1], indexed=[other]))
+    assert isinstance(redone, Caption) and redone.text == fresh[0].text  # type: ignore[union-attr]
+    assert np.allclose(redone.audio_embedding, fresh[0].audio_embedding, atol=1e-6)  # type: ignore[union-attr]
+
+
+def test_load_indexer_needs_no_language_model(
+    cap: Captioner, tiny_models: Path, tmp_path: Path
+) -> None:
+    from captioner.loading import plan_load
+
+    plan = plan_load("paper", clap=str(tiny_models / "clap"), llm=str(tmp_path / "no-llm"))
+    with pytest.raises(ModelNotFoundError):
+        plan.load()
+    indexer = plan.load_indexer()
+    assert not hasattr(indexer, "lm")
+    paths = clips(tmp_path, 2)
+    assert indexer.policy_key == cap.policy_key
+    assert indexer.embedding_model_id == cap.embedding_model_id and indexer.dim == cap.dim
+    for got, want in zip(indexer.index_many(paths), cap.index_many(paths)):
+        assert isinstance(got, AudioIndex) and isinstance(want, AudioIndex)
+        assert np.allclose(got.audio_embedding, want.audio_embedding, atol=1e-6)
+        assert got.tags == want.tags
+    assert np.allclose(indexer.embed_text(["a dog"]), cap.embed_text(["a dog"]), atol=1e-6)
+    shared = cap.indexer
+    assert shared.audio_model is cap.audio_model and shared.policy_key == cap.policy_key
