@@ -8,8 +8,8 @@ handlers, so ``earmark --help`` stays fast.
 
 from __future__ import annotations
 
-from desktop.commands import caption, edit, evaluate, export, library, models, search
+from desktop.commands import caption, edit, evaluate, export, library, models, search, ucs
 
 __all__ = ["COMMANDS"]
 
-COMMANDS = (caption, models, library, search, edit, export, evaluate)
+COMMANDS = (caption, models, library, search, edit, export, ucs, evaluate)
