@@ -18,10 +18,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = [
-    "tests/engine/test_cap_engine.py::test_caption_has_text_keywords_prompt_and_provenance",
-    "tests/engine/test_cap_cli.py::test_caption_json_line_with_paper_prompt",
+    "tests/captioner/test_cap_engine.py::test_caption_has_text_keywords_prompt_and_provenance",
+    "tests/captioner/test_cap_cli.py::test_caption_json_line_with_paper_prompt",
     "tests/library/test_scan.py::test_scan_records_good_and_broken_files",
-    "tests/foundation/test_cli_and_app.py::test_screenshot_writes_png",
+    "tests/app/test_cli_and_app.py::test_screenshot_writes_png",
 ]
 
 
