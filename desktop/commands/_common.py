@@ -10,12 +10,14 @@ from captioner.config import DTYPES, PRESETS
 if TYPE_CHECKING:  # pragma: no cover - keep `earmark --help` free of torch
     from captioner.config import CaptionerConfig
     from captioner.facade import Captioner
+    from captioner.indexing import AudioIndexer
     from captioner.loading import LoadPlan
 
 __all__ = [
     "add_model_options",
     "config_from_args",
     "load_captioner",
+    "load_indexer",
     "parse_settings",
     "plan_from_args",
 ]
@@ -124,5 +126,20 @@ def load_captioner(args: argparse.Namespace) -> Captioner:
 
     try:
         return plan_from_args(args).load()
+    except (CaptionerError, ValueError) as exc:
+        raise SystemExit(f"earmark: error: {exc}") from None
+
+
+def load_indexer(args: argparse.Namespace) -> AudioIndexer:
+    """Load the audio-language model and vocabulary the options ask for, not the language
+    model (``--llm`` is never looked at).
+
+    Raises:
+        SystemExit: As :func:`load_captioner`.
+    """
+    from captioner.errors import CaptionerError
+
+    try:
+        return plan_from_args(args).load_indexer()
     except (CaptionerError, ValueError) as exc:
         raise SystemExit(f"earmark: error: {exc}") from None

@@ -1,4 +1,5 @@
-"""``earmark library ...``: add folders, scan, queue, caption headless, stats, errors, check."""
+"""``earmark library ...``: add folders, scan, queue, index and caption headless, stats, errors,
+check."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -73,6 +74,22 @@ def register(subparsers: Any) -> None:
     )
     add_model_options(caption)
     caption.set_defaults(func=run_caption)
+
+    index = sub.add_parser(
+        "index",
+        help="embed and tag files without the language model (fast; safe to interrupt)",
+        description="Queue every file that has no audio embedding of the chosen audio model "
+        "and index the queue: embedding and keyword tags, no caption, so the library can be "
+        "searched by sound (`earmark search --semantic`) long before it is captioned; a "
+        "later caption reuses the embedding. Loads only the audio model. Ctrl-C stops after "
+        "the current batch; run again to resume.",
+    )
+    index.add_argument("--limit", type=int, metavar="N", help="index at most N files")
+    index.add_argument(
+        "--batch-size", type=int, default=8, metavar="N", help="files embedded together (8)"
+    )
+    add_model_options(index)
+    index.set_defaults(func=run_index)
 
     stats = sub.add_parser("stats", help="counts of files, captions and jobs")
     stats.add_argument("--json", action="store_true", help="print JSON")
@@ -195,11 +212,8 @@ def _graceful_interrupt() -> Iterator[list[bool]]:
 
 def run_caption(args: argparse.Namespace) -> int:
     """Process the queue with a progress bar."""
-    from tqdm import tqdm
-
     from desktop.commands._common import load_captioner
-    from desktop.library import JobEvent, run_jobs
-    from desktop.library.errors import LibraryError
+    from desktop.library import run_jobs
 
     if args.limit is not None and args.limit < 1:
         print("earmark: error: --limit must be at least 1", file=sys.stderr)
@@ -219,43 +233,20 @@ def run_caption(args: argparse.Namespace) -> int:
             return 0
         captioner = load_captioner(args)
         total = counts.pending if args.limit is None else min(args.limit, counts.pending)
-        waited = [0.0]
-
-        def lock_wait(seconds: float) -> None:
-            if seconds - waited[0] >= 10 or waited[0] == 0:
-                waited[0] = max(seconds, 0.001)
-                tqdm.write(
-                    f"waiting for the library: another program holds its lock ({seconds:.0f} s)",
-                    file=sys.stderr,
-                )
-
-        lib.set_lock_wait_callback(lock_wait)
-        with progress_bar(total=total, unit=" files", desc="captioning") as bar:
-
-            def on_event(event: JobEvent) -> None:
-                if event.kind == "progress":
-                    bar.total = max(bar.total or 0, event.total)
-                    bar.update(event.done - bar.n)
-                elif event.kind == "failed":
-                    row = lib.get_file(event.file_id) if event.file_id is not None else None
-                    where = row.path if row is not None else f"file {event.file_id}"
-                    tqdm.write(f"failed: {where}: {event.message}", file=sys.stderr)
-
-            with _graceful_interrupt() as stop:
-                try:
-                    summary = run_jobs(
-                        lib,
-                        captioner,
-                        limit=args.limit,
-                        batch_size=args.batch_size,
-                        should_stop=lambda: stop[0],
-                        on_event=on_event,
-                    )
-                except LibraryError as exc:
-                    raise LibraryError(
-                        f"{exc}. Captioning stopped; nothing was lost: run "
-                        "`earmark library caption` again to go on"
-                    ) from exc
+        summary = _process_queue(
+            lib,
+            total,
+            "captioning",
+            "library caption",
+            lambda on_event, should_stop: run_jobs(
+                lib,
+                captioner,
+                limit=args.limit,
+                batch_size=args.batch_size,
+                should_stop=should_stop,
+                on_event=on_event,
+            ),
+        )
         left = lib.queue_counts().queued
         print(
             f"captioned {summary.captioned}, failed {summary.failed}"
@@ -264,6 +255,110 @@ def run_caption(args: argparse.Namespace) -> int:
         if summary.stopped:
             return 130
         return 1 if summary.failed else 0
+
+
+def run_index(args: argparse.Namespace) -> int:
+    """Queue every file without an embedding of the audio model, then index the queue."""
+    from captioner.indexing import policy_key
+    from desktop.commands._common import load_indexer, plan_from_args
+    from desktop.library import run_index_jobs
+
+    if args.limit is not None and args.limit < 1:
+        print("earmark: error: --limit must be at least 1", file=sys.stderr)
+        return 2
+    if args.batch_size < 1:
+        print("earmark: error: --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        plan = plan_from_args(args)
+    except ValueError as exc:
+        raise SystemExit(f"earmark: error: {exc}") from None
+    with open_library(args) as lib:
+        lib.recover_stale_jobs()
+        # The indexer's embedding_model_id is the audio model's reference: known unloaded.
+        added = lib.enqueue_unindexed(plan.clap, policy_key(plan.config))
+        if added:
+            print(f"queued {added} unindexed file(s)", file=sys.stderr)
+        pending = lib.queue_counts("index").pending
+        if pending == 0:
+            print(f"nothing to index: {lib.indexed_count(plan.clap)} file(s) already indexed")
+            return 0
+        indexer = load_indexer(args)
+        total = pending if args.limit is None else min(args.limit, pending)
+        summary = _process_queue(
+            lib,
+            total,
+            "indexing",
+            "library index",
+            lambda on_event, should_stop: run_index_jobs(
+                lib,
+                indexer,
+                limit=args.limit,
+                batch_size=args.batch_size,
+                should_stop=should_stop,
+                on_event=on_event,
+            ),
+        )
+        left = lib.queue_counts("index").queued
+        print(
+            f"indexed {summary.indexed}, failed {summary.failed}"
+            + (f", {left} still queued" if left else "")
+            + f"; {lib.indexed_count(plan.clap)} file(s) searchable by sound"
+        )
+        if summary.stopped:
+            return 130
+        return 1 if summary.failed else 0
+
+
+def _process_queue(
+    lib: Any,
+    total: int,
+    desc: str,
+    command: str,
+    run: Callable[[Callable[[Any], None], Callable[[], bool]], Any],
+) -> Any:
+    """Run a job loop (``run(on_event, should_stop)``) with a progress bar, failures printed
+    as they happen, the first Ctrl-C stopping after the current batch; returns its summary.
+
+    Raises:
+        LibraryError: The library could not be written; the message says nothing was lost
+            and to run ``earmark COMMAND`` again.
+    """
+    from tqdm import tqdm
+
+    from desktop.library import JobEvent
+    from desktop.library.errors import LibraryError
+
+    waited = [0.0]
+
+    def lock_wait(seconds: float) -> None:
+        if seconds - waited[0] >= 10 or waited[0] == 0:
+            waited[0] = max(seconds, 0.001)
+            tqdm.write(
+                f"waiting for the library: another program holds its lock ({seconds:.0f} s)",
+                file=sys.stderr,
+            )
+
+    lib.set_lock_wait_callback(lock_wait)
+    with progress_bar(total=total, unit=" files", desc=desc) as bar:
+
+        def on_event(event: JobEvent) -> None:
+            if event.kind == "progress":
+                bar.total = max(bar.total or 0, event.total)
+                bar.update(event.done - bar.n)
+            elif event.kind == "failed":
+                row = lib.get_file(event.file_id) if event.file_id is not None else None
+                where = row.path if row is not None else f"file {event.file_id}"
+                tqdm.write(f"failed: {where}: {event.message}", file=sys.stderr)
+
+        with _graceful_interrupt() as stop:
+            try:
+                return run(on_event, lambda: stop[0])
+            except LibraryError as exc:
+                raise LibraryError(
+                    f"{exc}. {desc.capitalize()} stopped; nothing was lost: run "
+                    f"`earmark {command}` again to go on"
+                ) from exc
 
 
 def run_stats(args: argparse.Namespace) -> int:

@@ -22,7 +22,8 @@ def register(subparsers: Any) -> None:
         "metadata. All words must match; the last one (and short ones) as a prefix. "
         '"quoted words" match as a phrase, -word leaves out what matches it, and a comma '
         "separates alternatives: `rain roof, drizzle -thunder`. --semantic ranks by what "
-        "the sound is like (loads the audio-language model).",
+        "the sound is like (loads the audio-language model, not the language model; files "
+        "need `earmark library index` or a caption first).",
     )
     parser.add_argument("query", metavar="QUERY", help="what to look for")
     mode = parser.add_mutually_exclusive_group()
@@ -64,15 +65,16 @@ def run(args: argparse.Namespace) -> int:
         if mode in ("semantic", "hybrid"):
             if not lib.embedding_models():
                 print(
-                    "earmark: error: no captioned files yet, so nothing to compare by sound; "
-                    "run `earmark library caption` first",
+                    "earmark: error: no indexed or captioned files yet, so nothing to compare "
+                    "by sound; run `earmark library index` first",
                     file=sys.stderr,
                 )
                 return 2
-            from desktop.commands._common import load_captioner
+            from desktop.commands._common import load_indexer
 
-            captioner = load_captioner(args)
-            embed, model_id = captioner.embed_text, captioner.embedding_model_id
+            # Comparing by sound needs the audio-language model only, never the LLM.
+            indexer = load_indexer(args)
+            embed, model_id = indexer.embed_text, indexer.embedding_model_id
         hits = lib.search(
             args.query, mode=mode, limit=args.limit, embed_text=embed, model_id=model_id
         )

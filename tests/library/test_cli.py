@@ -106,7 +106,7 @@ def test_queue_actions_and_stats(
     assert "files:     13 (5 unreadable, 0 missing)" in text
     assert "queue:     0 queued, 0 running, 0 done, 0 failed" in text
     assert main(["--db", db, "search", "dog", "--semantic"]) == 2  # nothing embedded yet
-    assert "run `earmark library caption` first" in capsys.readouterr().err
+    assert "run `earmark library index` first" in capsys.readouterr().err
 
 
 def test_corrupt_database_is_a_clear_error(
@@ -117,3 +117,37 @@ def test_corrupt_database_is_a_clear_error(
     assert main(["--db", str(bad), "library", "stats"]) == 2
     assert "is not an Earmark library" in capsys.readouterr().err
     assert bad.read_bytes() == b"this is not a database" * 100
+
+
+def test_index_then_search_by_sound_without_the_language_model(
+    tiny_models: Path, sound_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "lib.db")
+    # No language model anywhere: indexing and semantic search must never look for one.
+    models = ["--clap", str(tiny_models / "clap"), "--llm", str(tmp_path / "no-llm")]
+    models += ["--device", "cpu"]
+    main(["--db", db, "library", "add", str(sound_tree)])
+    capsys.readouterr()
+    assert main(["--db", db, "search", "dog", "--semantic", *models]) == 2  # nothing indexed
+
+    rc = main(["--db", db, "library", "index", "--batch-size", "3", *models])
+    assert rc in (0, 1)  # 1 when a file fails to decode (the truncated one)
+    out = capsys.readouterr().out
+    with Library.open(db) as lib:
+        indexed = lib.indexed_count(str(tiny_models / "clap"))
+        counts = lib.queue_counts("index")
+        assert indexed == counts.done > 0 and counts.queued == counts.running == 0
+        assert lib.stats()["captioned"] == 0
+    assert f"indexed {indexed}" in out and f"{indexed} file(s) searchable" in out
+    assert main(["--db", db, "library", "index", *models]) == 0
+    assert "nothing to index" in capsys.readouterr().out
+
+    for mode in ("--semantic", "--hybrid"):
+        assert main(["--db", db, "search", "a dog barking", mode, "--json", *models]) == 0
+        hits = _json(capsys)
+        assert isinstance(hits, list) and hits
+        assert all(h["caption"] is None and -1.0 <= h["score"] <= 1.0 for h in hits)
+    assert len(hits) <= indexed
+    # Captioning still needs the language model, and says so.
+    with pytest.raises(SystemExit, match="no-llm"):
+        main(["--db", db, "library", "caption", *models])
