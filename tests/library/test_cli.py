@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from desktop.cli import main
 from desktop.library import Library
+from tests.conftest import write_tone
 
 
 def _json(capsys: pytest.CaptureFixture[str]) -> object:
@@ -151,3 +153,32 @@ def test_index_then_search_by_sound_without_the_language_model(
     # Captioning still needs the language model, and says so.
     with pytest.raises(SystemExit, match="no-llm"):
         main(["--db", db, "library", "caption", *models])
+
+
+def test_caption_after_index_reuses_the_stored_embedding(
+    tiny_models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Captioning an indexed file starts from its stored embedding: the audio is not read again
+    (here it could not be: its bytes are wiped after indexing, size and time kept)."""
+    folder = tmp_path / "sounds"
+    folder.mkdir()
+    tone = write_tone(folder / "tone.wav", 1.0, freq=440.0)
+    db = str(tmp_path / "lib.db")
+    models = ["--clap", str(tiny_models / "clap"), "--llm", str(tiny_models / "llm")]
+    models += ["--device", "cpu"]
+    assert main(["--db", db, "library", "add", str(folder)]) == 0
+    assert main(["--db", db, "library", "index", *models]) == 0
+    with Library.open(db) as lib:
+        (file_id,) = [row.id for row in lib.iter_files()]
+        (stored,) = lib.stored_index([file_id], str(tiny_models / "clap"), "mean/8").values()
+    stat = tone.stat()
+    tone.write_bytes(bytes(stat.st_size))  # no longer a sound file
+    os.utime(tone, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    capsys.readouterr()
+    assert main(["--db", db, "library", "caption", *models]) == 0
+    assert "captioned 1" in capsys.readouterr().out
+    with Library.open(db) as lib:
+        (again,) = lib.stored_index([file_id], str(tiny_models / "clap"), "mean/8").values()
+        row = lib.get_file(file_id)
+        assert row is not None and row.caption
+    assert again.audio_embedding.tobytes() == stored.audio_embedding.tobytes()
