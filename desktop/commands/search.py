@@ -34,6 +34,12 @@ def register(subparsers: Any) -> None:
     mode.add_argument(
         "--advanced", action="store_true", help="QUERY is SQLite FTS5 syntax (AND, OR, NEAR, ...)"
     )
+    parser.add_argument(
+        "--thesaurus",
+        action="store_true",
+        help="a word also matches its UCS names and synonyms (helicopter finds chopper); "
+        "broad, so off by default",
+    )
     parser.add_argument("--limit", type=int, default=20, metavar="N", help="most results (20)")
     parser.add_argument("--json", action="store_true", help="print a JSON list")
     add_model_options(parser)
@@ -76,7 +82,12 @@ def run(args: argparse.Namespace) -> int:
             indexer = load_indexer(args)
             embed, model_id = indexer.embed_text, indexer.embedding_model_id
         hits = lib.search(
-            args.query, mode=mode, limit=args.limit, embed_text=embed, model_id=model_id
+            args.query,
+            mode=mode,
+            limit=args.limit,
+            embed_text=embed,
+            model_id=model_id,
+            thesaurus=args.thesaurus,
         )
     if args.json:
         out = [

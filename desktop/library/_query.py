@@ -188,6 +188,7 @@ class QueryMixin(LibraryBase):
         limit: int = 50,
         embed_text: TextEmbedder | None = None,
         model_id: str | None = None,
+        thesaurus: bool = False,
     ) -> list[SearchHit]:
         """Search files by text, by meaning, or both; best first.
 
@@ -198,6 +199,7 @@ class QueryMixin(LibraryBase):
             embed_text: Text embedder for semantic/hybrid (else the one set with
                 :meth:`set_text_embedder`).
             model_id: Embedding model id for semantic/hybrid.
+            thesaurus: Words also match their UCS names and synonyms (word and hybrid).
 
         Raises:
             InvalidQueryError: Semantic search without an embedder, invalid advanced syntax,
@@ -205,7 +207,13 @@ class QueryMixin(LibraryBase):
         """
         if embed_text is not None:
             self.set_text_embedder(embed_text, model_id or self._embed_model)
-        q = FileQuery(text=text, mode=mode, semantic_model=model_id, max_results=max(limit, 1))
+        q = FileQuery(
+            text=text,
+            mode=mode,
+            semantic_model=model_id,
+            max_results=max(limit, 1),
+            thesaurus=thesaurus,
+        )
         if not has_search(q):
             return []
         return [SearchHit(row, row.score or 0.0) for row in self.list_files(q, 0, limit)]
@@ -420,7 +428,7 @@ class QueryMixin(LibraryBase):
         vector = embed([q.text])[0]
         semantic = self._index.search(model, vector, q.max_results)
         if q.mode == "hybrid":
-            match = fts_query(q.text)
+            match = fts_query(q.text, q.thesaurus)
             text_ids: list[int] = []
             if match is not None:
                 text_ids = [

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from desktop.library._syntax import MAX_QUERY_WORDS, WORD, parse_search, to_fts
@@ -37,15 +40,32 @@ def search_words(text: str) -> list[str]:
     return parse_search(text).words
 
 
-def fts_query(text: str) -> str | None:
-    """Turn typed text into a safe FTS5 query (the syntax is in :mod:`._syntax`).
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _ucs_alternatives() -> Callable[[str], list[str]] | None:
+    """A word's UCS names and synonyms (read once per process); ``None`` without a list."""
+    from captioner.ucs import UcsNotAvailableError, UcsThesaurus, load_ucs
+
+    try:
+        thesaurus = UcsThesaurus(load_ucs())
+    except UcsNotAvailableError as exc:
+        log.warning("searching without the UCS thesaurus: %s", exc)
+        return None
+    return lambda word: list(thesaurus.expand(word)[1:])
+
+
+def fts_query(text: str, thesaurus: bool = False) -> str | None:
+    """Turn typed text into a safe FTS5 query (the syntax is in :mod:`._syntax`); with
+    ``thesaurus``, each word also matches its UCS names and synonyms.
 
     ``None`` when the text has no words at all.
 
     Raises:
         NothingToSearchError: The search only leaves things out.
     """
-    return to_fts(parse_search(text))
+    return to_fts(parse_search(text), _ucs_alternatives() if thesaurus else None)
 
 
 def only_status_filter(q: FileQuery) -> bool:
@@ -91,7 +111,7 @@ def match_of(q: FileQuery) -> str | None:
                 f"{MAX_ADVANCED_CHARS:,} in advanced mode)"
             )
         return q.text
-    return fts_query(q.text)
+    return fts_query(q.text, q.thesaurus)
 
 
 def sort_column(q: FileQuery) -> str:

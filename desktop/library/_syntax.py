@@ -123,7 +123,9 @@ def to_fts(parsed: ParsedSearch, expand: Callable[[str], list[str]] | None = Non
                 out = "(" + " OR ".join([out, *(word(a, False) for a in alts)]) + ")"
         return out
 
-    groups = [" ".join(term(t, t is last) for t in alt) for alt in parsed.alternatives]
+    # FTS5 takes no implicit AND before a parenthesis, so expanded terms are joined explicitly.
+    joiner = " AND " if expand is not None else " "
+    groups = [joiner.join(term(t, t is last) for t in alt) for alt in parsed.alternatives]
     query = groups[0] if len(groups) == 1 else " OR ".join(f"({g})" for g in groups)
     if parsed.excluded:
         left_out = " OR ".join(term(t, False) for t in parsed.excluded)

@@ -203,6 +203,8 @@ class FileQuery:
         semantic_model: Embedding model id for semantic/hybrid modes; ``None`` uses the
             library's text embedder's model.
         max_results: Semantic and hybrid searches rank at most this many files.
+        thesaurus: Word and hybrid searches also match each word's UCS names and synonyms
+            (``helicopter`` finds ``chopper``), when the UCS list is available.
     """
 
     text: str = ""
@@ -220,6 +222,7 @@ class FileQuery:
     descending: bool = False
     semantic_model: str | None = None
     max_results: int = 1000
+    thesaurus: bool = False
 
 
 @dataclass(frozen=True)

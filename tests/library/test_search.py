@@ -91,6 +91,27 @@ def test_search_syntax_of_sound_library_tools(tmp_path: Path) -> None:
             lib.search("-rain")
 
 
+def test_ucs_thesaurus_finds_synonyms_when_asked(tmp_path: Path) -> None:
+    """With the thesaurus, a word also matches its UCS names and synonyms; without, it does
+    not; what is left out stays left out."""
+    folder = tmp_path / "sfx"
+    folder.mkdir()
+    for i, name in enumerate(["chopper flyby.wav", "copter idle.wav", "car pass.wav"]):
+        write_tone(folder / name, seconds=0.05, freq=300.0 + 40 * i)
+    with Library.open(tmp_path / "lib.db") as lib:
+        lib.add_root(folder)
+        lib.scan()
+
+        def found(text: str, thesaurus: bool) -> list[str]:
+            hits = lib.search(text, limit=100, thesaurus=thesaurus)
+            return sorted(h.file.name for h in hits)
+
+        assert found("helicopter", thesaurus=False) == []
+        assert found("helicopter", thesaurus=True) == ["chopper flyby.wav", "copter idle.wav"]
+        assert found("helicopter -idle", thesaurus=True) == ["chopper flyby.wav"]
+        assert "car pass.wav" in found("car", thesaurus=True)
+
+
 def test_fts_query_quotes_every_word() -> None:
     assert fts_query('dog "AND" NEAR(rain*') == '"dog"* "AND" "NEAR"* "rain"*'
     assert fts_query(" - * ( ") is None
@@ -282,3 +303,9 @@ def test_huge_result_sets_skip_ranking_and_counts_stay_exact(
         assert lib.count_files(everything) == len(lib.list_files(everything, 0, 1000)), text
     assert lib.count_files(FileQuery(text="dog")) == 0
     assert lib.count_files() == len(lib.list_files(FileQuery(), 0, 1000))
+
+
+def test_thesaurus_queries_are_valid_fts(lib: Library) -> None:
+    """Expanded words are grouped in parentheses; FTS5 must accept every shape of query."""
+    for text in ("a dog barking", "helicopter door, rain -thunder", '"car door" helicopter'):
+        assert isinstance(lib.search(text, thesaurus=True), list)
