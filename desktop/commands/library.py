@@ -215,11 +215,7 @@ def run_caption(args: argparse.Namespace) -> int:
     from desktop.commands._common import load_captioner
     from desktop.library import run_jobs
 
-    if args.limit is not None and args.limit < 1:
-        print("earmark: error: --limit must be at least 1", file=sys.stderr)
-        return 2
-    if args.batch_size < 1:
-        print("earmark: error: --batch-size must be at least 1", file=sys.stderr)
+    if not _queue_args_valid(args):
         return 2
     with open_library(args) as lib:
         lib.recover_stale_jobs()
@@ -252,9 +248,7 @@ def run_caption(args: argparse.Namespace) -> int:
             f"captioned {summary.captioned}, failed {summary.failed}"
             + (f", {left} still queued" if left else "")
         )
-        if summary.stopped:
-            return 130
-        return 1 if summary.failed else 0
+        return _exit_code(summary)
 
 
 def run_index(args: argparse.Namespace) -> int:
@@ -263,11 +257,7 @@ def run_index(args: argparse.Namespace) -> int:
     from desktop.commands._common import load_indexer, plan_from_args
     from desktop.library import run_index_jobs
 
-    if args.limit is not None and args.limit < 1:
-        print("earmark: error: --limit must be at least 1", file=sys.stderr)
-        return 2
-    if args.batch_size < 1:
-        print("earmark: error: --batch-size must be at least 1", file=sys.stderr)
+    if not _queue_args_valid(args):
         return 2
     try:
         plan = plan_from_args(args)
@@ -305,9 +295,25 @@ def run_index(args: argparse.Namespace) -> int:
             + (f", {left} still queued" if left else "")
             + f"; {lib.indexed_count(plan.clap)} file(s) searchable by sound"
         )
-        if summary.stopped:
-            return 130
-        return 1 if summary.failed else 0
+        return _exit_code(summary)
+
+
+def _queue_args_valid(args: argparse.Namespace) -> bool:
+    """Whether ``--limit`` and ``--batch-size`` are usable; says why not on stderr."""
+    if args.limit is not None and args.limit < 1:
+        print("earmark: error: --limit must be at least 1", file=sys.stderr)
+        return False
+    if args.batch_size < 1:
+        print("earmark: error: --batch-size must be at least 1", file=sys.stderr)
+        return False
+    return True
+
+
+def _exit_code(summary: Any) -> int:
+    """130 when stopped by Ctrl-C, 1 when some file failed, else 0."""
+    if summary.stopped:
+        return 130
+    return 1 if summary.failed else 0
 
 
 def _process_queue(

@@ -73,13 +73,13 @@ def run_suggest(args: argparse.Namespace) -> int:
     from captioner.types import CaptionFailure
     from captioner.ucs import load_ucs
     from captioner.ucs_suggest import UcsSuggester
-    from desktop.commands._common import plan_from_args
+    from desktop.commands._common import load_indexer
 
     if args.top < 1:
         print("earmark: error: --top must be at least 1", file=sys.stderr)
         return 2
     ucs = load_ucs(args.list)
-    indexer = plan_from_args(args).load_indexer()
+    indexer = load_indexer(args)
     suggester = UcsSuggester(ucs, indexer.embed_text, model_key=indexer.embedding_model_id)
     failed = 0
     for path, result in zip(args.files, indexer.index_many([str(p) for p in args.files])):
